@@ -1,0 +1,126 @@
+// Dispatch: the subcommand table, global options, and the one place where
+// exceptions become messages and exit codes.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/common.h"
+#include "data/errors.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace attn::cli {
+
+void setup_logging(const Globals& g, const std::string& file) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  if (!file.empty()) sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false));
+  auto logger = std::make_shared<spdlog::logger>("attn", sinks.begin(), sinks.end());
+  logger->set_pattern("[%H:%M:%S] %^%l%$: %v");
+  logger->set_level(spdlog::level::from_str(g.log_level));
+  spdlog::set_default_logger(logger);
+}
+
+Config load_config_with(const std::string& path, const std::vector<std::string>& sets, const Globals& g) {
+  Config c = load_config(path);
+  if (!sets.empty() || g.seed >= 0) {
+    json j = config_to_json(c);
+    apply_overrides(j, sets);
+    if (g.seed >= 0) j["train"]["seed"] = g.seed;
+    c = config_from_json(j);
+  }
+  return c;
+}
+
+namespace {
+void on_signal(int) {
+  if (attn::stop_requested().exchange(true)) std::_Exit(130);  // second Ctrl-C: leave now
+}
+}  // namespace
+
+void install_stop_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+std::string blas_library() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto p = line.find('/');
+    if (p == std::string::npos) continue;
+    std::string path = line.substr(p);
+    if (path.find("libblas") != std::string::npos || path.find("openblas") != std::string::npos ||
+        path.find("blis") != std::string::npos || path.find("mkl") != std::string::npos) {
+      std::error_code ec;
+      auto real = std::filesystem::canonical(path, ec);
+      return ec ? path : real.string();
+    }
+  }
+  return "unknown (no BLAS library mapped)";
+}
+
+double measure_gflops(int n, int reps) {
+  auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  a.mm(b);  // warm-up
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) a.mm(b);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return 2.0 * n * n * static_cast<double>(n) * reps / s / 1e9;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"attn: train, inspect and compare sequence-to-sequence models with soft attention"};
+  app.require_subcommand(1);
+  app.footer("Examples:\n  attn compare --config configs/compare_toy.json\n  attn train --config configs/toy_reverse.json\n"
+             "  attn translate --checkpoint runs/toy/checkpoints/best.ckpt < input.txt\n"
+             "Exit codes: 0 ok, 1 runtime error, 2 usage or config error.");
+  Globals g;
+  app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--threads", g.threads, "intra-op threads (1 is fastest on 2 vCPUs)")->check(CLI::Range(1, 256));
+  app.add_option("--seed", g.seed, "override train.seed")->check(CLI::NonNegativeNumber);
+  Runner run;
+  add_train(app, g, run);
+  add_evaluate(app, g, run);
+  add_translate(app, g, run);
+  add_compare(app, g, run);
+  add_data(app, g, run);
+  add_config(app, g, run);
+  add_info(app, g, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kOk : kUsageError;
+  }
+  setup_logging(g);
+  at::set_num_threads(g.threads);
+  try {
+    return run ? run() : kUsageError;
+  } catch (const ConfigError& e) {
+    for (const auto& p : e.problems()) std::cerr << "error: " << p << "\n";
+    return kUsageError;
+  } catch (const DataError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kRuntimeError;
+  } catch (const CheckpointError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kRuntimeError;
+  } catch (const c10::Error& e) {
+    std::string w = e.what_without_backtrace();
+    std::cerr << "error: " << w.substr(0, w.find('\n')) << "\n";
+    return kRuntimeError;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kRuntimeError;
+  }
+}
+
+}  // namespace attn::cli

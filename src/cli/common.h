@@ -1,0 +1,47 @@
+// What every subcommand shares: global options, logging, exit codes.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "config/config.h"
+
+namespace attn::cli {
+
+enum ExitCode { kOk = 0, kRuntimeError = 1, kUsageError = 2 };
+
+struct Globals {
+  std::string log_level = "info";
+  int threads = 1;
+  int seed = -1;  // -1: the config's
+  std::string log_file;  // set by subcommands that have a run directory
+};
+
+// Each subcommand file registers itself: adds its options to `app` and sets
+// `run` to the function that does the work once parsing succeeded.
+using Runner = std::function<int()>;
+void add_train(CLI::App& app, Globals& g, Runner& run);
+void add_evaluate(CLI::App& app, Globals& g, Runner& run);
+void add_translate(CLI::App& app, Globals& g, Runner& run);
+void add_compare(CLI::App& app, Globals& g, Runner& run);
+void add_data(CLI::App& app, Globals& g, Runner& run);
+void add_config(CLI::App& app, Globals& g, Runner& run);
+void add_info(CLI::App& app, Globals& g, Runner& run);
+
+// Console logger (stderr) plus, if given, a file sink.
+void setup_logging(const Globals& g, const std::string& file = "");
+
+// Config from a file with --set overrides and --seed applied.
+Config load_config_with(const std::string& path, const std::vector<std::string>& sets, const Globals& g);
+
+// SIGINT/SIGTERM set attn::stop_requested(); a second signal exits at once.
+void install_stop_handlers();
+
+// BLAS library libtorch loaded (from /proc/self/maps) and a measured sgemm rate.
+std::string blas_library();
+double measure_gflops(int n = 512, int reps = 10);
+
+int main(int argc, char** argv);
+
+}  // namespace attn::cli

@@ -1,0 +1,125 @@
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/common.h"
+#include "report/compare_report.h"
+#include "train/compare.h"
+#include "train/trainer.h"
+
+extern char** environ;
+
+namespace attn::cli {
+
+namespace {
+
+// One `attn train` child per model, `parallel` at a time, each on one
+// thread: on this kind of machine 2 processes x 1 thread beat 1 x 2.
+void train_in_processes(const ComparePlan& plan, int parallel, const Globals& g) {
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  struct Child {
+    pid_t pid;
+    std::string name, log;
+  };
+  std::vector<Child> running;
+  size_t next = 0;
+  std::vector<std::string> failed;
+  while (next < plan.models.size() || !running.empty()) {
+    while (next < plan.models.size() && static_cast<int>(running.size()) < parallel) {
+      const auto& e = plan.models[next++];
+      std::string dir = e.config.output.run_dir;
+      std::string log = dir + "/console.log";
+      std::vector<std::string> args = {self, "--threads", "1", "--log-level", g.log_level, "train", "--config",
+                                       dir + "/train_config.json", "--run-dir", dir};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      posix_spawn_file_actions_adddup2(&fa, 1, 2);
+      pid_t pid;
+      int rc = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
+      posix_spawn_file_actions_destroy(&fa);
+      if (rc != 0) throw std::runtime_error("cannot start training process for " + e.name);
+      spdlog::info("training {} (pid {}, log {})", e.name, pid, log);
+      running.push_back({pid, e.name, log});
+    }
+    int status = 0;
+    pid_t done = waitpid(-1, &status, 0);
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (auto it = running.begin(); it != running.end(); ++it) {
+      if (it->pid != done) continue;
+      bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (ok)
+        spdlog::info("{} finished", it->name);
+      else
+        failed.push_back(it->name + " (see " + it->log + ")");
+      running.erase(it);
+      break;
+    }
+  }
+  if (!failed.empty()) {
+    std::string s;
+    for (const auto& f : failed) s += (s.empty() ? "" : ", ") + f;
+    throw std::runtime_error("training failed for " + s);
+  }
+}
+
+}  // namespace
+
+void add_compare(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = app.add_subcommand("compare", "Train the bottleneck baseline and attention models on one toy corpus and report");
+  sub->footer(
+      "Example:\n  attn compare --config configs/compare_toy.json --out runs/compare\n"
+      "Writes results.json, report.md, accuracy_vs_length.svg, bleu_vs_length.svg, attention.html, entropy.json.");
+  struct Opts {
+    std::string config, out;
+    std::vector<std::string> sets;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("--config,-c", o->config, "JSON config with a compare section")->required()->check(CLI::ExistingFile);
+  sub->add_option("--out", o->out, "report directory (default: output.run_dir)");
+  sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
+  sub->callback([&run, &g, o] {
+    run = [&g, o] {
+      Config c = load_config_with(o->config, o->sets, g);
+      std::string dir = o->out.empty() ? c.output.run_dir : o->out;
+      std::filesystem::create_directories(dir);
+      setup_logging(g, dir + "/compare.log");
+      auto t0 = std::chrono::steady_clock::now();
+      ComparePlan plan = plan_compare(c, dir);
+      if (c.compare.parallel > 1) {
+        train_in_processes(plan, c.compare.parallel, g);
+      } else {
+        install_stop_handlers();
+        for (const auto& e : plan.models) {
+          spdlog::info("training {}", e.name);
+          TrainOptions to;
+          to.run_dir = e.config.output.run_dir;
+          TrainResult r = train(e.config, to);
+          if (r.interrupted) {
+            std::printf("interrupted while training %s\n", e.name.c_str());
+            return static_cast<int>(kOk);
+          }
+        }
+      }
+      json results = finish_compare(plan);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::printf("\n%s\nwall time %.0f s. Report: %s/report.md, plots: %s/accuracy_vs_length.svg, attention: %s/attention.html\n",
+                  compare_table(results).c_str(), secs, dir.c_str(), dir.c_str(), dir.c_str());
+      return static_cast<int>(kOk);
+    };
+  });
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,31 @@
+#include <iostream>
+
+#include "cli/common.h"
+
+namespace attn::cli {
+
+void add_config(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = app.add_subcommand("config", "Check a config, or print the annotated defaults");
+  sub->require_subcommand(1);
+  sub->footer("Examples:\n  attn config check configs/compare_toy.json\n  attn config defaults > my.json");
+  auto file = std::make_shared<std::string>();
+  auto* check = sub->add_subcommand("check", "Validate FILE: every problem with its JSON path; exit 2 if any");
+  check->add_option("file", *file, "JSON config")->required();
+  check->callback([&run, &g, file] {
+    run = [&g, file] {
+      Config c = load_config_with(*file, {}, g);
+      std::cout << *file << ": ok (" << c.model.type << " model, "
+                << (c.data.toy.task.empty() ? c.data.train_src : "toy task " + c.data.toy.task) << ")\n";
+      return static_cast<int>(kOk);
+    };
+  });
+  auto* defaults = sub->add_subcommand("defaults", "Print a complete default config, one comment per key");
+  defaults->callback([&run] {
+    run = [] {
+      std::cout << annotated_defaults();
+      return static_cast<int>(kOk);
+    };
+  });
+}
+
+}  // namespace attn::cli

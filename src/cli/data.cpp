@@ -1,0 +1,53 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/common.h"
+#include "data/tokenizer.h"
+#include "data/toy.h"
+
+namespace attn::cli {
+
+void add_data(CLI::App& app, Globals&, Runner& run) {
+  auto* sub = app.add_subcommand("data", "Make toy corpora with gold alignments; train sentencepiece models");
+  sub->require_subcommand(1);
+  auto spec = std::make_shared<ToySpec>();
+  auto out = std::make_shared<std::string>();
+  auto* toy = sub->add_subcommand("toy", "Write PREFIX.src, PREFIX.tgt, PREFIX.align (Pharaoh i-j, source first)");
+  toy->footer("Example:\n  attn data toy --task reverse --n 1000 --min-len 5 --max-len 50 --vocab 20 --seed 1 --out data/rev");
+  spec->task = "reverse";
+  toy->add_option("--task", spec->task, "copy, reverse, sort or toy-translate")
+      ->check(CLI::IsMember({"copy", "reverse", "sort", "toy-translate"}));
+  toy->add_option("--n", spec->n, "number of pairs")->check(CLI::PositiveNumber);
+  toy->add_option("--min-len", spec->min_len, "shortest source")->check(CLI::PositiveNumber);
+  toy->add_option("--max-len", spec->max_len, "longest source")->check(CLI::PositiveNumber);
+  toy->add_option("--vocab", spec->vocab, "symbols")->check(CLI::Range(2, 1000000));
+  toy->add_option("--seed", spec->seed, "same seed, same bytes");
+  toy->add_option("--out", *out, "output prefix")->required();
+  toy->callback([&run, spec, out] {
+    run = [spec, out] {
+      write_toy(make_toy(*spec), *out);
+      std::cout << "wrote " << *out << ".src/.tgt/.align (" << spec->n << " " << spec->task << " pairs)\n";
+      return static_cast<int>(kOk);
+    };
+  });
+
+  auto so = std::make_shared<SpmTrainOptions>();
+  auto* spm = sub->add_subcommand("spm", "Train a sentencepiece model (writes PREFIX.model, PREFIX.vocab)");
+  spm->footer("Example:\n  attn data spm --input ../shared/data/multi30k/train.de.gz --input ../shared/data/multi30k/train.en.gz \\\n"
+              "      --model-prefix data/spm/joint --vocab-size 8000");
+  spm->add_option("--input", so->inputs, "training text (plain or .gz), repeatable")->required()->check(CLI::ExistingFile);
+  spm->add_option("--model-prefix", so->model_prefix, "output prefix")->required();
+  spm->add_option("--vocab-size", so->vocab_size, "pieces")->check(CLI::Range(16, 1000000));
+  spm->add_option("--model-type", so->model_type, "unigram or bpe")->check(CLI::IsMember({"unigram", "bpe"}));
+  spm->add_option("--character-coverage", so->character_coverage, "share of characters covered")
+      ->check(CLI::Range(0.5, 1.0));
+  spm->callback([&run, so] {
+    run = [so] {
+      std::cout << "wrote " << train_spm(*so) << "\n";
+      return static_cast<int>(kOk);
+    };
+  });
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,144 @@
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/common.h"
+#include "data/errors.h"
+#include "data/text_file.h"
+#include "eval/bleu.h"
+#include "eval/chrf.h"
+#include "eval/evaluator.h"
+#include "eval/model_eval.h"
+#include "report/attention_record.h"
+#include "report/svg.h"
+#include "train/checkpoint.h"
+
+namespace attn::cli {
+
+namespace {
+
+// Scores existing translations, like the sacreBLEU command line.
+int score_files(const std::string& hyp_path, const std::string& ref_path, bool as_json) {
+  auto hyps = read_lines(hyp_path), refs = read_lines(ref_path);
+  if (hyps.size() != refs.size())
+    throw DataError(hyp_path + " has " + std::to_string(hyps.size()) + " lines but " + ref_path + " has " +
+                    std::to_string(refs.size()));
+  std::vector<int> ref_len;
+  for (const auto& r : refs) ref_len.push_back(static_cast<int>(split_ws(tokenize_13a(r)).size()));
+  BleuResult bleu = corpus_bleu(hyps, {refs});
+  double chrf = corpus_chrf(hyps, refs);
+  json per = translation_metrics(hyps, refs, ref_len)["by_source_length"];
+  if (as_json) {
+    json j = {{"bleu", bleu.score},
+              {"bleu_line", bleu.format()},
+              {"signature", bleu_signature(1)},
+              {"chrf", chrf},
+              {"by_reference_length", per}};
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  std::printf("%s\n", bleu.format().c_str());
+  std::printf("chrF2 = %.2f\n", chrf);
+  std::printf("signature: %s\n", bleu_signature(1).c_str());
+  for (const auto& b : per)
+    std::printf("  ref length %-7s %5d sentences  BLEU %6.2f\n", b["src_len"].get<std::string>().c_str(),
+                b["sentences"].get<int>(), b["bleu"].get<double>());
+  return kOk;
+}
+
+}  // namespace
+
+void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = app.add_subcommand("evaluate", "Score a checkpoint on a test set, or score existing translations");
+  sub->footer(
+      "Examples:\n  attn evaluate --checkpoint runs/rev/checkpoints/best.ckpt --src test.src --ref test.tgt --align test.align\n"
+      "  attn evaluate --hyp hyp.txt --ref ref.txt            # first line: sacreBLEU's BLEU line\n"
+      "  attn evaluate --hyp hyp.txt --ref ref.txt --json");
+  struct Opts {
+    std::string checkpoint, src, ref, align, hyp, config, out;
+    bool json = false;
+    int beam = 0, shift = 0;
+    double alpha = -1;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("--checkpoint", o->checkpoint, "model checkpoint");
+  sub->add_option("--src", o->src, "source text");
+  sub->add_option("--ref", o->ref, "reference text")->required();
+  sub->add_option("--align", o->align, "gold alignments (Pharaoh; i-j sure, i?j possible) for AER");
+  sub->add_option("--hyp", o->hyp, "existing translations to score (no checkpoint)");
+  sub->add_flag("--json", o->json, "print JSON");
+  sub->add_option("--beam", o->beam, "beam size (1 = greedy)")->check(CLI::Range(1, 1000));
+  sub->add_option("--length-penalty", o->alpha, "GNMT alpha")->check(CLI::Range(0.0, 10.0));
+  sub->add_option("--align-shift", o->shift, "hard alignment from attention row t+SHIFT")->check(CLI::Range(0, 1));
+  sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
+  sub->add_option("--out", o->out, "report directory (default: next to the checkpoint, eval/)");
+  sub->callback([&run, &g, o] {
+    run = [&g, o] {
+      if (!o->hyp.empty()) return score_files(o->hyp, o->ref, o->json);
+      if (o->checkpoint.empty() || o->src.empty())
+        throw ConfigError({"evaluate: give --checkpoint and --src (or --hyp to score existing translations)"});
+      Checkpoint ck = load_checkpoint(o->checkpoint);
+      DecodeConfig d = ck.config.decode;
+      OutputConfig out_cfg = ck.config.output;
+      if (!o->config.empty()) {
+        Config c = load_config_with(o->config, {}, g);
+        d = c.decode;
+        out_cfg = c.output;
+      }
+      if (o->beam) d.beam = o->beam;
+      if (o->alpha >= 0) d.length_penalty = o->alpha;
+      Corpus test = load_corpus(o->src, o->ref, ck.text, true, 0, 0);
+      std::vector<GoldAlignment> gold;
+      if (!o->align.empty()) gold = read_gold_alignments(o->align, test.size());
+      EvalOptions eo;
+      eo.search = {d.beam, d.length_penalty, d.max_len_ratio, d.max_len_add, 1};
+      eo.batch_size = d.batch_size;
+      eo.align_shift = o->shift;
+      EvalReport rep = evaluate_model(*ck.model, ck.text, test, gold.empty() ? nullptr : &gold, eo);
+      std::string dir = o->out.empty()
+                            ? (std::filesystem::path(o->checkpoint).parent_path().parent_path() / "eval").string()
+                            : o->out;
+      json m = rep.metrics;
+      m["checkpoint"] = o->checkpoint;
+      m["src"] = o->src;
+      m["ref"] = o->ref;
+      write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
+      std::string hyp_text;
+      for (const auto& h : rep.hyps) hyp_text += h + "\n";
+      write_file_atomic(dir + "/hyp.txt", hyp_text);
+      if (ck.model->decoder->has_attention()) {
+        write_alignments_jsonl(dir + "/alignments.jsonl", rep.records);
+        std::string hard;
+        for (const auto& a : rep.hard) hard += to_pharaoh(a) + "\n";
+        write_file_atomic(dir + "/hyp.align", hard);
+        write_file_atomic(dir + "/entropy.json", rep.entropy.to_json().dump(2) + "\n");
+        std::vector<AttentionRecord> shown(
+            rep.records.begin(),
+            rep.records.begin() + std::min<long>(out_cfg.dump_attention, static_cast<long>(rep.records.size())));
+        write_file_atomic(dir + "/attention.html", attention_html("attn evaluate: " + o->src, {{"", shown}}));
+      }
+      if (o->json) {
+        std::cout << m.dump(2) << "\n";
+        return static_cast<int>(kOk);
+      }
+      std::printf("%s\n", m["bleu_line"].get<std::string>().c_str());
+      std::printf("chrF2 = %.2f | perplexity %.3f | exact match %.3f | token accuracy %.3f\n", m["chrf"].get<double>(),
+                  m["perplexity"].get<double>(), m["exact_match"].get<double>(), m["token_accuracy"].get<double>());
+      if (m.contains("attention_entropy"))
+        std::printf("attention entropy: mean %.3f nats, %.3f of log m%s\n",
+                    m["attention_entropy"]["nats"]["mean"].get<double>(),
+                    m["attention_entropy"]["normalised"]["mean"].get<double>(),
+                    m.contains("aer") ? (" | AER " + std::to_string(m["aer"].get<double>())).c_str() : "");
+      for (const auto& b : m["by_source_length"])
+        std::printf("  src length %-7s %5d sentences  BLEU %6.2f  exact %.3f\n", b["src_len"].get<std::string>().c_str(),
+                    b["sentences"].get<int>(), b["bleu"].get<double>(), b["exact_match"].get<double>());
+      std::printf("%.1f sentences/s (beam %d); report in %s\n", m["sentences_per_sec"].get<double>(), d.beam,
+                  dir.c_str());
+      return static_cast<int>(kOk);
+    };
+  });
+}
+
+}  // namespace attn::cli

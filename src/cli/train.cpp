@@ -1,0 +1,102 @@
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/common.h"
+#include "train/trainer.h"
+
+namespace attn::cli {
+
+namespace {
+
+// A progress bar on a terminal; periodic log lines otherwise.
+class ConsoleObserver : public TrainObserver {
+ public:
+  explicit ConsoleObserver(int log_every) : tty_(isatty(fileno(stdout))), log_every_(log_every) {}
+  void on_progress(const TrainProgress& p) override {
+    auto now = std::chrono::steady_clock::now();
+    if (tty_) {
+      if (now - last_ < std::chrono::milliseconds(200)) return;
+      last_ = now;
+      std::string total = p.max_steps > 0 ? "/" + std::to_string(p.max_steps) : "";
+      std::printf("\r\033[Kstep %lld%s | epoch %d | loss %.3f | %.0f tok/s | lr %.2g | valid in %lld steps (%.0fs)",
+                  static_cast<long long>(p.step), total.c_str(), p.epoch + 1, p.loss, p.tokens_per_sec, p.lr,
+                  static_cast<long long>(p.steps_to_valid), p.eta_valid_sec);
+      std::fflush(stdout);
+    } else if (p.step % log_every_ == 0) {
+      spdlog::info("step {} | epoch {} | loss {:.3f} | {:.0f} tok/s | lr {:.2g}", p.step, p.epoch + 1, p.loss,
+                   p.tokens_per_sec, p.lr);
+    }
+  }
+  void on_validation(const nlohmann::json& v) override {
+    if (tty_) std::printf("\r\033[K");
+    std::string ent = v.contains("attention_entropy")
+                          ? fmt::format(" | H {:.2f} nats ({:.2f} of log m)", v["attention_entropy"].get<double>(),
+                                        v["attention_entropy_normalised"].get<double>())
+                          : "";
+    spdlog::info("validation at step {}: loss {:.3f} ppl {:.2f} | BLEU {:.2f} chrF {:.2f} | exact {:.3f}{}",
+                 v["step"].get<long>(), v["valid_loss"].get<double>(), v["valid_ppl"].get<double>(),
+                 v["valid_bleu"].get<double>(), v["valid_chrf"].get<double>(),
+                 v["valid_exact_match"].get<double>(), ent);
+  }
+
+ private:
+  bool tty_;
+  int log_every_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+void add_train(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = app.add_subcommand("train", "Train a model from a JSON config");
+  sub->footer(
+      "Example:\n  attn train --config configs/toy_reverse.json --run-dir runs/rev\n"
+      "  attn train --config configs/toy_reverse.json --run-dir runs/rev --resume\n"
+      "  attn train --config c.json --set model.hidden=256 --set train.lr=5e-4\n"
+      "Ctrl-C finishes the current update, writes checkpoints/last.ckpt and exits 0.");
+  struct Opts {
+    std::string config, run_dir;
+    bool resume = false;
+    std::vector<std::string> sets;
+    long stop_after = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("--config,-c", o->config, "JSON config")->required()->check(CLI::ExistingFile);
+  sub->add_option("--run-dir", o->run_dir, "run directory (default: output.run_dir)");
+  sub->add_flag("--resume", o->resume, "continue from RUN_DIR/checkpoints/last.ckpt exactly");
+  sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
+  sub->add_option("--stop-after", o->stop_after, "stop as if interrupted after N updates (for testing resume)");
+  sub->callback([&run, &g, o] {
+    run = [&g, o] {
+      Config c = load_config_with(o->config, o->sets, g);
+      std::string dir = o->run_dir.empty() ? c.output.run_dir : o->run_dir;
+      c.output.run_dir = dir;
+      std::filesystem::create_directories(dir);
+      setup_logging(g, dir + "/train.log");
+      install_stop_handlers();
+      ConsoleObserver obs(c.train.log_every);
+      TrainOptions to;
+      to.run_dir = dir;
+      to.resume = o->resume;
+      to.stop_at_step = o->stop_after;
+      to.observer = &obs;
+      TrainResult r = train(c, to);
+      if (isatty(fileno(stdout))) std::printf("\r\033[K");
+      if (r.interrupted) {
+        std::printf("stopped at step %lld; checkpoint %s. Resume with: attn train --config %s --run-dir %s --resume\n",
+                    static_cast<long long>(r.steps), r.last_checkpoint.c_str(), o->config.c_str(), dir.c_str());
+        return static_cast<int>(kOk);
+      }
+      std::printf("finished after %lld steps (%.0f target tokens/s)%s; best checkpoint: %s\n",
+                  static_cast<long long>(r.steps), r.tokens_per_sec, r.early_stopped ? ", stopped early" : "",
+                  r.best_checkpoint.empty() ? r.last_checkpoint.c_str() : r.best_checkpoint.c_str());
+      return static_cast<int>(kOk);
+    };
+  });
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,148 @@
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/common.h"
+#include "data/batch.h"
+#include "data/errors.h"
+#include "data/text_file.h"
+#include "report/attention_record.h"
+#include "report/svg.h"
+#include "search/search.h"
+#include "train/checkpoint.h"
+
+namespace attn::cli {
+
+namespace {
+
+std::vector<std::string> read_input(const std::string& path) {
+  if (path != "-") return read_lines(path);
+  std::vector<std::string> lines;
+  std::string l;
+  while (std::getline(std::cin, l)) {
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    if (find_invalid_utf8(l) != std::string::npos)
+      throw DataError("<stdin>:" + std::to_string(lines.size() + 1) + ": invalid UTF-8");
+    lines.push_back(l);
+  }
+  return lines;
+}
+
+}  // namespace
+
+void add_translate(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = app.add_subcommand("translate", "Translate a text file or stdin with a checkpoint");
+  sub->footer(
+      "Examples:\n  attn translate --checkpoint runs/rev/checkpoints/best.ckpt --input test.src --output test.hyp\n"
+      "  echo 'a b c' | attn translate --checkpoint best.ckpt --beam 5 --nbest 3\n"
+      "  attn translate --checkpoint best.ckpt --input test.src --dump-attention out/attn\n"
+      "n-best lines: INDEX ||| TEXT ||| SCORE. Empty input lines give empty output lines.");
+  struct Opts {
+    std::string checkpoint, input = "-", output = "-", dump, config;
+    int beam = 0, nbest = 0, batch = 0;
+    double alpha = -1, ratio = -1;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("--checkpoint", o->checkpoint, "model checkpoint")->required();
+  sub->add_option("--input,-i", o->input, "source text, - for stdin");
+  sub->add_option("--output,-o", o->output, "output file, - for stdout");
+  sub->add_option("--beam", o->beam, "beam size (1 = greedy)")->check(CLI::Range(1, 1000));
+  sub->add_option("--nbest", o->nbest, "hypotheses per sentence")->check(CLI::Range(1, 1000));
+  sub->add_option("--length-penalty", o->alpha, "GNMT alpha")->check(CLI::Range(0.0, 10.0));
+  sub->add_option("--max-len-ratio", o->ratio, "max output length per source token")->check(CLI::Range(0.1, 100.0));
+  sub->add_option("--batch-size", o->batch, "sentences per batch")->check(CLI::Range(1, 100000));
+  sub->add_option("--dump-attention", o->dump, "write alignments.jsonl, attention.html and SVGs here");
+  sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
+  sub->callback([&run, &g, o] {
+    run = [&g, o] {
+      Checkpoint ck = load_checkpoint(o->checkpoint);
+      DecodeConfig d = ck.config.decode;
+      OutputConfig out_cfg = ck.config.output;
+      if (!o->config.empty()) {
+        Config c = load_config_with(o->config, {}, g);
+        d = c.decode;
+        out_cfg = c.output;
+      }
+      if (o->beam) d.beam = o->beam;
+      if (o->nbest) d.nbest = o->nbest;
+      if (o->alpha >= 0) d.length_penalty = o->alpha;
+      if (o->ratio > 0) d.max_len_ratio = o->ratio;
+      if (o->batch) d.batch_size = o->batch;
+      if (d.nbest > d.beam) throw ConfigError({"--nbest " + std::to_string(d.nbest) + " is larger than --beam " +
+                                               std::to_string(d.beam)});
+      SearchOptions so{d.beam, d.length_penalty, d.max_len_ratio, d.max_len_add, d.nbest};
+      auto lines = read_input(o->input);
+      // Empty lines are kept as empty outputs; the rest are decoded in batches.
+      std::vector<Example> ex;
+      std::vector<int> where;
+      std::vector<std::vector<std::string>> src_tokens;
+      for (size_t i = 0; i < lines.size(); ++i) {
+        auto toks = ck.text.src_tok->encode(lines[i]);
+        if (toks.empty()) continue;
+        Example e;
+        e.src = ck.text.src_vocab.encode(toks);
+        e.line = static_cast<int>(i + 1);
+        ex.push_back(e);
+        where.push_back(static_cast<int>(i));
+        src_tokens.push_back(toks);
+      }
+      ck.model->eval();
+      std::vector<std::vector<Hypothesis>> hyps(lines.size());
+      auto t0 = std::chrono::steady_clock::now();
+      for (size_t s = 0; s < ex.size(); s += static_cast<size_t>(d.batch_size)) {
+        std::vector<int> idx;
+        for (size_t k = s; k < std::min(ex.size(), s + static_cast<size_t>(d.batch_size)); ++k)
+          idx.push_back(static_cast<int>(k));
+        auto res = search(*ck.model, make_batch(ex, idx), so);
+        for (size_t r = 0; r < idx.size(); ++r) hyps[where[idx[r]]] = std::move(res[r]);
+      }
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::string text;
+      for (size_t i = 0; i < lines.size(); ++i) {
+        if (d.nbest <= 1) {
+          text += (hyps[i].empty() ? "" : ck.text.detokenize(hyps[i][0].tokens)) + "\n";
+          continue;
+        }
+        for (const auto& h : hyps[i]) {
+          char score[32];
+          std::snprintf(score, sizeof score, "%.4f", h.score);
+          text += std::to_string(i) + " ||| " + ck.text.detokenize(h.tokens) + " ||| " + score + "\n";
+        }
+      }
+      if (o->output == "-")
+        std::cout << text << std::flush;
+      else
+        write_file_atomic(o->output, text);
+      spdlog::info("translated {} lines in {:.2f}s ({:.1f} sentences/s, beam {})", lines.size(), secs,
+                   secs > 0 ? static_cast<double>(ex.size()) / secs : 0.0, d.beam);
+      if (!o->dump.empty()) {
+        if (!ck.model->decoder->has_attention())
+          throw ConfigError({"--dump-attention: this " + ck.config.model.type + " model has no attention"});
+        std::vector<AttentionRecord> recs;
+        for (size_t k = 0; k < ex.size(); ++k) {
+          const Hypothesis& h = hyps[where[k]][0];
+          AttentionRecord r;
+          r.id = where[k];
+          r.src = src_tokens[k];
+          r.src.push_back("</s>");
+          r.tgt = ck.text.target_tokens(h.tokens);
+          r.weights = h.attention;
+          recs.push_back(std::move(r));
+        }
+        write_alignments_jsonl(o->dump + "/alignments.jsonl", recs);
+        std::vector<AttentionRecord> shown(recs.begin(),
+                                           recs.begin() + std::min<long>(out_cfg.dump_attention, static_cast<long>(recs.size())));
+        write_file_atomic(o->dump + "/attention.html", attention_html("attn translate: " + o->input, {{"", shown}}));
+        for (const auto& r : shown)
+          write_file_atomic(o->dump + "/svg/sentence-" + std::to_string(r.id) + ".svg", heatmap_svg(r));
+        spdlog::info("attention of {} sentences in {}/alignments.jsonl; {} drawn in {}/attention.html", recs.size(),
+                     o->dump, shown.size(), o->dump);
+      }
+      return static_cast<int>(kOk);
+    };
+  });
+}
+
+}  // namespace attn::cli

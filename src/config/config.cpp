@@ -1,0 +1,461 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace attn {
+
+namespace {
+
+std::string join_lines(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& p : v) s += (s.empty() ? "" : "\n") + p;
+  return s;
+}
+
+std::string quoted_list(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) {
+    if (x.empty()) continue;
+    s += (s.empty() ? "" : ", ") + x;
+  }
+  return s;
+}
+
+std::string type_name(const json& j) {
+  return j.type_name();
+}
+
+// Reads one JSON object into a struct, collecting problems with their paths.
+class Reader {
+ public:
+  Reader(const json& j, std::string path, std::vector<std::string>& problems)
+      : j_(j), path_(std::move(path)), problems_(problems) {}
+
+  template <class T>
+  void num(const char* key, T& out, double lo, double hi, const char*) {
+    const json* v = find(key);
+    if (!v) return;
+    bool ok = std::is_integral_v<T> ? v->is_number_integer() : v->is_number();
+    if (!ok) {
+      fail(key, std::string("expected ") + (std::is_integral_v<T> ? "an integer" : "a number") +
+                    ", got " + v->dump());
+      return;
+    }
+    double d = v->get<double>();
+    if (d < lo || d > hi) {
+      std::ostringstream os;
+      os << v->dump() << " is out of range [" << lo << ", " << hi << "]";
+      fail(key, os.str());
+      return;
+    }
+    out = v->get<T>();
+  }
+  void flag(const char* key, bool& out, const char*) {
+    const json* v = find(key);
+    if (!v) return;
+    if (!v->is_boolean()) return fail(key, "expected true or false, got " + v->dump());
+    out = v->get<bool>();
+  }
+  void text(const char* key, std::string& out, const char*) {
+    const json* v = find(key);
+    if (!v) return;
+    if (!v->is_string()) return fail(key, "expected a string, got " + v->dump());
+    out = v->get<std::string>();
+  }
+  void choice(const char* key, std::string& out, const std::vector<std::string>& allowed, const char*) {
+    const json* v = find(key);
+    if (!v) return;
+    if (!v->is_string()) return fail(key, "expected a string, got " + v->dump());
+    std::string s = v->get<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+      std::string msg = "\"" + s + "\" is not one of " + quoted_list(allowed);
+      std::string guess = did_you_mean(s, allowed);
+      if (!guess.empty()) msg += " (did you mean \"" + guess + "\"?)";
+      return fail(key, msg);
+    }
+    out = s;
+  }
+  template <class S>
+  void section(const char* key, S& out, const char*) {
+    const json* v = find(key);
+    if (!v) return;
+    if (!v->is_object()) return fail(key, "expected an object, got " + type_name(*v));
+    Reader r(*v, join(key), problems_);
+    out.visit(r);
+    r.finish();
+  }
+  // Unknown keys are errors: a typo must not silently fall back to a default.
+  void finish() {
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      if (seen_.count(it.key())) continue;
+      std::string msg = join(it.key()) + ": unknown key";
+      std::string guess = did_you_mean(it.key(), std::vector<std::string>(seen_all_.begin(), seen_all_.end()));
+      if (!guess.empty()) msg += " (did you mean \"" + guess + "\"?)";
+      problems_.push_back(msg);
+    }
+  }
+
+ private:
+  const json* find(const char* key) {
+    seen_all_.insert(key);
+    auto it = j_.find(key);
+    if (it == j_.end()) return nullptr;
+    seen_.insert(key);
+    return &*it;
+  }
+  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  void fail(const char* key, const std::string& msg) { problems_.push_back(join(key) + ": " + msg); }
+
+  const json& j_;
+  std::string path_;
+  std::vector<std::string>& problems_;
+  std::set<std::string> seen_, seen_all_;
+};
+
+class Writer {
+ public:
+  explicit Writer(json& j) : j_(j) {}
+  template <class T>
+  void num(const char* key, T& v, double, double, const char*) { j_[key] = v; }
+  void flag(const char* key, bool& v, const char*) { j_[key] = v; }
+  void text(const char* key, std::string& v, const char*) { j_[key] = v; }
+  void choice(const char* key, std::string& v, const std::vector<std::string>&, const char*) { j_[key] = v; }
+  template <class S>
+  void section(const char* key, S& s, const char*) {
+    json sub = json::object();
+    Writer w(sub);
+    s.visit(w);
+    j_[key] = sub;
+  }
+
+ private:
+  json& j_;
+};
+
+// Collects keys, values and docs as a tree, then prints JSON with a `//`
+// comment per key: the annotated defaults.
+struct DocNode {
+  std::string key, value, doc;
+  std::vector<DocNode> children;
+  bool is_section = false;
+};
+
+class DocWriter {
+ public:
+  explicit DocWriter(DocNode& n) : n_(n) {}
+  template <class T>
+  void num(const char* key, T& v, double lo, double hi, const char* doc) {
+    std::ostringstream range;
+    range << doc << " [" << lo << ", " << hi << "]";
+    leaf(key, json(v).dump(), range.str());
+  }
+  void flag(const char* key, bool& v, const char* doc) { leaf(key, v ? "true" : "false", doc); }
+  void text(const char* key, std::string& v, const char* doc) { leaf(key, json(v).dump(), doc); }
+  void choice(const char* key, std::string& v, const std::vector<std::string>& allowed, const char* doc) {
+    leaf(key, json(v).dump(), std::string(doc) + " {" + quoted_list(allowed) + "}");
+  }
+  template <class S>
+  void section(const char* key, S& s, const char* doc) {
+    DocNode child{key, "", doc, {}, true};
+    DocWriter w(child);
+    s.visit(w);
+    n_.children.push_back(child);
+  }
+
+ private:
+  void leaf(const char* key, const std::string& value, const std::string& doc) {
+    n_.children.push_back({key, value, doc, {}, false});
+  }
+  DocNode& n_;
+};
+
+void print_doc(const DocNode& n, int indent, std::ostringstream& os) {
+  std::string pad(indent, ' ');
+  for (size_t i = 0; i < n.children.size(); ++i) {
+    const DocNode& c = n.children[i];
+    const char* comma = i + 1 < n.children.size() ? "," : "";
+    if (c.is_section) {
+      os << pad << json(c.key).dump() << ": {  // " << c.doc << "\n";
+      print_doc(c, indent + 2, os);
+      os << pad << "}" << comma << "\n";
+    } else {
+      os << pad << json(c.key).dump() << ": " << c.value << comma << "  // " << c.doc << "\n";
+    }
+  }
+}
+
+// Rules that involve more than one field.
+void cross_check(const Config& c, std::vector<std::string>& p) {
+  const auto& d = c.data;
+  if (d.toy.task.empty()) {
+    if (d.train_src.empty() != d.train_tgt.empty())
+      p.push_back("data.train_src/train_tgt: give both or neither");
+    if (d.valid_src.empty() != d.valid_tgt.empty())
+      p.push_back("data.valid_src/valid_tgt: give both or neither");
+  } else {
+    if (d.toy.min_len > d.toy.max_len)
+      p.push_back("data.toy.min_len: " + std::to_string(d.toy.min_len) + " is greater than max_len " +
+                  std::to_string(d.toy.max_len));
+    if (d.toy.test_min_len > d.toy.test_max_len)
+      p.push_back("data.toy.test_min_len: " + std::to_string(d.toy.test_min_len) +
+                  " is greater than test_max_len " + std::to_string(d.toy.test_max_len));
+  }
+  if (d.tokenizer == "spm" && !d.toy.task.empty())
+    p.push_back("data.tokenizer: \"spm\" is for real text; toy tasks use \"whitespace\"");
+  const auto check_model = [&](const ModelConfig& m, const std::string& at) {
+    const auto& a = m.attention;
+    if (m.type == "bottleneck") return;
+    if (m.type == "bahdanau" && a.score != "additive" && a.score != "concat")
+      p.push_back(at + ".attention.score: the Bahdanau decoder scores with its previous state; use "
+                       "\"additive\" (or \"concat\"), or model.type \"luong\" for \"" + a.score + "\"");
+    if (a.score == "dot" && m.dec_hidden != 2 * m.hidden)
+      p.push_back(at + ".attention.score: \"dot\" needs dec_hidden (" + std::to_string(m.dec_hidden) +
+                  ") == 2 * hidden (" + std::to_string(2 * m.hidden) + ")");
+    if (a.coverage && m.type != "bahdanau")
+      p.push_back(at + ".attention.coverage: supported by the bahdanau decoder only");
+    if (a.score == "location" && a.max_src_len < c.data.max_src_len + 1)
+      p.push_back(at + ".attention.max_src_len: " + std::to_string(a.max_src_len) +
+                  " is shorter than data.max_src_len + 1 (" + std::to_string(c.data.max_src_len + 1) + ")");
+    if (m.maxout && (m.readout == 0 ? m.emb : m.readout) % 2 != 0)
+      p.push_back(at + ".maxout: needs an even readout size");
+  };
+  check_model(c.model, "model");
+  for (size_t i = 0; i < c.compare.models.size(); ++i) {
+    try {
+      check_model(compare_model(c, c.compare.models[i]), "compare.models[" + std::to_string(i) + "].model");
+    } catch (const ConfigError& e) {
+      p.insert(p.end(), e.problems().begin(), e.problems().end());
+    }
+  }
+  if (c.decode.nbest > c.decode.beam)
+    p.push_back("decode.nbest: " + std::to_string(c.decode.nbest) + " is larger than decode.beam " +
+                std::to_string(c.decode.beam));
+  if (c.train.max_steps == 0 && c.train.max_epochs == 0 && c.train.max_minutes == 0 && c.train.patience == 0)
+    p.push_back("train: no stopping rule; set max_steps, max_epochs, max_minutes or patience");
+}
+
+void read_compare(const json& j, CompareConfig& out, std::vector<std::string>& p) {
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "models" && it.key() != "parallel") {
+      std::string msg = "compare." + it.key() + ": unknown key";
+      auto g = did_you_mean(it.key(), {"models", "parallel"});
+      if (!g.empty()) msg += " (did you mean \"" + g + "\"?)";
+      p.push_back(msg);
+    }
+  if (j.contains("parallel")) {
+    if (!j["parallel"].is_number_integer() || j["parallel"].get<int>() < 1 || j["parallel"].get<int>() > 64)
+      p.push_back("compare.parallel: expected an integer in [1, 64], got " + j["parallel"].dump());
+    else
+      out.parallel = j["parallel"].get<int>();
+  }
+  if (!j.contains("models")) return;
+  if (!j["models"].is_array()) {
+    p.push_back("compare.models: expected an array of {\"name\", \"model\"} objects");
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < j["models"].size(); ++i) {
+    const json& m = j["models"][i];
+    std::string at = "compare.models[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("name") || !m["name"].is_string()) {
+      p.push_back(at + ": expected an object with a string \"name\"");
+      continue;
+    }
+    CompareModel cm;
+    cm.name = m["name"].get<std::string>();
+    if (!names.insert(cm.name).second) p.push_back(at + ".name: \"" + cm.name + "\" is used twice");
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it.key() != "name" && it.key() != "model") p.push_back(at + "." + it.key() + ": unknown key");
+    if (m.contains("model")) {
+      if (!m["model"].is_object())
+        p.push_back(at + ".model: expected an object");
+      else
+        cm.model = m["model"];
+    }
+    out.models.push_back(cm);
+  }
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> problems)
+    : std::runtime_error(join_lines(problems)), problems_(std::move(problems)) {}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    if (c.empty()) continue;
+    // Levenshtein distance, two rows.
+    std::vector<size_t> prev(c.size() + 1), cur(c.size() + 1);
+    for (size_t j = 0; j <= c.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= word.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= c.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+      std::swap(prev, cur);
+    }
+    if (prev[c.size()] < best_d) {
+      best_d = prev[c.size()];
+      best = c;
+    }
+  }
+  return best;
+}
+
+Config config_from_json(const json& j) {
+  std::vector<std::string> problems;
+  Config c;
+  if (!j.is_object()) throw ConfigError({"(top level): expected a JSON object, got " + type_name(j)});
+  static const std::vector<std::string> sections = {"data", "model", "train", "decode", "output", "compare"};
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (std::find(sections.begin(), sections.end(), it.key()) != sections.end()) {
+      if (!it->is_object()) problems.push_back(it.key() + ": expected an object, got " + type_name(*it));
+      continue;
+    }
+    std::string msg = it.key() + ": unknown section (expected one of " + quoted_list(sections) + ")";
+    auto g = did_you_mean(it.key(), sections);
+    if (!g.empty()) msg += " (did you mean \"" + g + "\"?)";
+    problems.push_back(msg);
+  }
+  auto read = [&](const char* key, auto& section) {
+    if (!j.contains(key) || !j[key].is_object()) return;
+    Reader r(j[key], key, problems);
+    section.visit(r);
+    r.finish();
+  };
+  read("data", c.data);
+  read("model", c.model);
+  read("train", c.train);
+  read("decode", c.decode);
+  read("output", c.output);
+  if (j.contains("compare") && j["compare"].is_object()) read_compare(j["compare"], c.compare, problems);
+  if (problems.empty()) cross_check(c, problems);
+  if (!problems.empty()) throw ConfigError(problems);
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError({path + ": cannot open config file"});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    // nlohmann reports a byte offset; turn it into line:column.
+    std::string text = ss.str();
+    size_t off = std::min<size_t>(e.byte, text.size());
+    int line = 1, col = 1;
+    for (size_t i = 0; i + 1 < off; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    auto pos = what.find("syntax error");
+    throw ConfigError({path + ":" + std::to_string(line) + ":" + std::to_string(col) + ": invalid JSON: " +
+                       (pos == std::string::npos ? what : what.substr(pos))});
+  }
+  try {
+    return config_from_json(j);
+  } catch (const ConfigError& e) {
+    std::vector<std::string> p;
+    for (const auto& x : e.problems()) p.push_back(path + ": " + x);
+    throw ConfigError(p);
+  }
+}
+
+json config_to_json(const Config& c0) {
+  Config c = c0;  // visitors take non-const references
+  json j = json::object();
+  auto write = [&](const char* key, auto& section) {
+    json sub = json::object();
+    Writer w(sub);
+    section.visit(w);
+    j[key] = sub;
+  };
+  write("data", c.data);
+  write("model", c.model);
+  write("train", c.train);
+  write("decode", c.decode);
+  write("output", c.output);
+  if (!c.compare.models.empty()) {
+    json models = json::array();
+    for (const auto& m : c.compare.models) models.push_back({{"name", m.name}, {"model", m.model}});
+    j["compare"] = {{"models", models}, {"parallel", c.compare.parallel}};
+  }
+  return j;
+}
+
+std::string annotated_defaults() {
+  Config c;
+  DocNode root;
+  DocWriter top(root);
+  top.section("data", c.data, "corpora, tokenisation, batching");
+  top.section("model", c.model, "architecture");
+  top.section("train", c.train, "optimisation, validation, checkpoints");
+  top.section("decode", c.decode, "greedy / beam search");
+  top.section("output", c.output, "run directory and reports");
+  std::ostringstream os;
+  os << "// attn configuration: every key with its default. Comments are allowed.\n{\n";
+  print_doc(root, 2, os);
+  os << "}\n";
+  return os.str();
+}
+
+void apply_overrides(json& j, const std::vector<std::string>& sets) {
+  std::vector<std::string> problems;
+  for (const auto& s : sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      problems.push_back("--set " + s + ": expected key.path=value");
+      continue;
+    }
+    std::string path = s.substr(0, eq), value = s.substr(eq + 1);
+    json v;
+    try {
+      v = json::parse(value);
+    } catch (...) {
+      v = value;  // bare words are strings
+    }
+    json* node = &j;
+    std::stringstream ps(path);
+    std::string part;
+    std::vector<std::string> parts;
+    while (std::getline(ps, part, '.')) parts.push_back(part);
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      if (!node->contains(parts[i])) (*node)[parts[i]] = json::object();
+      node = &(*node)[parts[i]];
+      if (!node->is_object()) {
+        problems.push_back("--set " + s + ": " + parts[i] + " is not a section");
+        node = nullptr;
+        break;
+      }
+    }
+    if (node) (*node)[parts.back()] = v;
+  }
+  if (!problems.empty()) throw ConfigError(problems);
+}
+
+ModelConfig compare_model(const Config& c, const CompareModel& m) {
+  Config tmp = c;
+  json base = config_to_json(tmp)["model"];
+  base.merge_patch(m.model);
+  std::vector<std::string> problems;
+  ModelConfig out;
+  Reader r(base, "compare.models." + m.name + ".model", problems);
+  out.visit(r);
+  r.finish();
+  if (!problems.empty()) throw ConfigError(problems);
+  return out;
+}
+
+}  // namespace attn

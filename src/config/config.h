@@ -1,0 +1,242 @@
+// Typed configuration: every section is a struct with defaults, and one
+// `visit` method that lists its fields once. Reading, writing and the
+// annotated defaults are all visitors over that one list, so they can't drift.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace attn {
+
+using json = nlohmann::json;
+
+// Thrown with every problem found, each a line "path: what is wrong".
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<std::string> problems);
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+struct ToyConfig {
+  std::string task;  // empty: no toy corpus, read data.train_src etc.
+  int n_train = 20000, n_valid = 500, n_test = 1000;
+  int min_len = 5, max_len = 30;
+  int test_min_len = 5, test_max_len = 50;
+  int vocab = 20;
+  int seed = 1;
+  template <class V> void visit(V& v) {
+    v.choice("task", task, {"", "copy", "reverse", "sort", "toy-translate"},
+             "toy task to generate; empty to read the files below");
+    v.num("n_train", n_train, 1, 10000000, "training pairs");
+    v.num("n_valid", n_valid, 1, 1000000, "validation pairs");
+    v.num("n_test", n_test, 1, 1000000, "test pairs");
+    v.num("min_len", min_len, 1, 1000, "shortest training source");
+    v.num("max_len", max_len, 1, 1000, "longest training source");
+    v.num("test_min_len", test_min_len, 1, 1000, "shortest test source");
+    v.num("test_max_len", test_max_len, 1, 1000, "longest test source (longer than max_len tests extrapolation)");
+    v.num("vocab", vocab, 2, 100000, "toy vocabulary size");
+    v.num("seed", seed, 0, 2147483647, "generator seed (same seed, same bytes)");
+  }
+};
+
+struct SpmConfig {
+  std::string model_type = "unigram";
+  int vocab_size = 8000;
+  bool joint = true;
+  double character_coverage = 1.0;
+  template <class V> void visit(V& v) {
+    v.choice("model_type", model_type, {"unigram", "bpe"}, "sentencepiece algorithm");
+    v.num("vocab_size", vocab_size, 16, 1000000, "pieces per model");
+    v.flag("joint", joint, "one model for source and target");
+    v.num("character_coverage", character_coverage, 0.5, 1.0, "share of characters covered");
+  }
+};
+
+struct DataConfig {
+  std::string train_src, train_tgt, valid_src, valid_tgt, test_src, test_tgt, test_align;
+  ToyConfig toy;
+  std::string tokenizer = "whitespace";
+  SpmConfig spm;
+  int vocab_min_freq = 1;
+  int vocab_max_size = 0;
+  int max_src_len = 100, max_tgt_len = 100;
+  bool skip_empty = true;
+  int batch_size = 64;
+  int batch_tokens = 0;
+  template <class V> void visit(V& v) {
+    v.text("train_src", train_src, "training source text (.gz allowed)");
+    v.text("train_tgt", train_tgt, "training target text");
+    v.text("valid_src", valid_src, "validation source text");
+    v.text("valid_tgt", valid_tgt, "validation target text");
+    v.text("test_src", test_src, "test source text (compare/evaluate)");
+    v.text("test_tgt", test_tgt, "test target text");
+    v.text("test_align", test_align, "gold alignments of the test set, Pharaoh format");
+    v.section("toy", toy, "synthetic corpus generated into the run directory");
+    v.choice("tokenizer", tokenizer, {"whitespace", "spm"}, "whitespace vocabulary or sentencepiece");
+    v.section("spm", spm, "sentencepiece training, when tokenizer is spm");
+    v.num("vocab_min_freq", vocab_min_freq, 1, 1000000, "whitespace vocab: minimum count");
+    v.num("vocab_max_size", vocab_max_size, 0, 10000000, "whitespace vocab: size cap, 0 = none");
+    v.num("max_src_len", max_src_len, 1, 10000, "drop training pairs with longer sources (tokens)");
+    v.num("max_tgt_len", max_tgt_len, 1, 10000, "drop training pairs with longer targets (tokens)");
+    v.flag("skip_empty", skip_empty, "skip empty lines with a warning; false: error");
+    v.num("batch_size", batch_size, 1, 100000, "sentences per batch (when batch_tokens is 0)");
+    v.num("batch_tokens", batch_tokens, 0, 10000000, "target tokens per batch, 0 = use batch_size");
+  }
+};
+
+struct AttentionConfig {
+  std::string score = "additive";
+  double temperature = 1.0;
+  double dropout = 0.0;
+  bool coverage = false;
+  int window = 5;
+  int max_src_len = 128;
+  template <class V> void visit(V& v) {
+    v.choice("score", score, {"additive", "dot", "general", "concat", "location", "local-m", "local-p"},
+             "additive = Bahdanau; dot/general/concat/location = Luong global; local-m/p = Luong local");
+    v.num("temperature", temperature, 1e-6, 1e6, "scores are divided by this before the softmax");
+    v.num("dropout", dropout, 0.0, 0.99, "dropout on attention weights (training only)");
+    v.flag("coverage", coverage, "feed cumulative attention into the score (bahdanau decoder)");
+    v.num("window", window, 1, 1000, "local attention half-width D (Gaussian sigma D/2)");
+    v.num("max_src_len", max_src_len, 1, 100000, "longest source the location score supports");
+  }
+};
+
+struct ModelConfig {
+  std::string type = "bahdanau";
+  int emb = 64;
+  int hidden = 128;
+  int enc_layers = 1;
+  int dec_hidden = 256;
+  int readout = 0;
+  bool maxout = false;
+  bool input_feeding = true;
+  double dropout = 0.1;
+  AttentionConfig attention;
+  template <class V> void visit(V& v) {
+    v.choice("type", type, {"bahdanau", "luong", "bottleneck"},
+             "decoder: Bahdanau RNNsearch, Luong, or fixed-bottleneck (no attention)");
+    v.num("emb", emb, 1, 100000, "embedding size (source and target)");
+    v.num("hidden", hidden, 1, 100000, "encoder GRU size per direction");
+    v.num("enc_layers", enc_layers, 1, 16, "encoder layers (bidirectional)");
+    v.num("dec_hidden", dec_hidden, 1, 100000, "decoder GRU size");
+    v.num("readout", readout, 0, 100000, "deep-output size (bahdanau/bottleneck), 0 = emb");
+    v.flag("maxout", maxout, "maxout (pool 2) in the deep output instead of tanh");
+    v.flag("input_feeding", input_feeding, "luong: feed the attentional state to the next step");
+    v.num("dropout", dropout, 0.0, 0.99, "dropout on embeddings and outputs");
+    v.section("attention", attention, "attention mechanism (ignored by bottleneck)");
+  }
+};
+
+struct TrainConfig {
+  std::string optimizer = "adam";
+  double lr = 1e-3;
+  double momentum = 0.9;
+  double clip = 1.0;
+  std::string schedule = "constant";
+  int warmup = 1000;
+  double decay_factor = 0.5;
+  int decay_patience = 2;
+  double min_lr = 1e-6;
+  int max_steps = 10000;
+  int max_epochs = 0;
+  double max_minutes = 0;
+  int valid_every = 500;
+  int log_every = 50;
+  int patience = 0;
+  int keep_best = 1;
+  std::string metric = "loss";
+  double label_smoothing = 0.0;
+  double entropy_lambda = 0.0;
+  int dump_sentences = 5;
+  int seed = 42;
+  template <class V> void visit(V& v) {
+    v.choice("optimizer", optimizer, {"adam", "sgd", "adadelta"}, "optimiser");
+    v.num("lr", lr, 0.0, 100.0, "learning rate (adadelta: 1.0)");
+    v.num("momentum", momentum, 0.0, 0.999, "sgd momentum");
+    v.num("clip", clip, 0.0, 1e9, "gradient-norm clipping, 0 = off");
+    v.choice("schedule", schedule, {"constant", "plateau", "inverse_sqrt"}, "learning-rate schedule");
+    v.num("warmup", warmup, 0, 100000000, "inverse_sqrt: warm-up steps");
+    v.num("decay_factor", decay_factor, 0.01, 1.0, "plateau: multiply lr by this");
+    v.num("decay_patience", decay_patience, 0, 1000, "plateau: validations without improvement");
+    v.num("min_lr", min_lr, 0.0, 100.0, "plateau: floor");
+    v.num("max_steps", max_steps, 0, 2000000000, "stop after this many updates, 0 = no limit");
+    v.num("max_epochs", max_epochs, 0, 1000000, "stop after this many epochs, 0 = no limit");
+    v.num("max_minutes", max_minutes, 0.0, 1e7, "stop after this much wall time, 0 = no limit");
+    v.num("valid_every", valid_every, 1, 100000000, "validate every N updates");
+    v.num("log_every", log_every, 1, 100000000, "log a line every N updates");
+    v.num("patience", patience, 0, 100000, "early stopping: validations without improvement, 0 = off");
+    v.num("keep_best", keep_best, 0, 1000, "best checkpoints kept");
+    v.choice("metric", metric, {"loss", "accuracy", "exact_match", "bleu"},
+             "validation metric for best/plateau/early stop (accuracy: teacher-forced tokens)");
+    v.num("label_smoothing", label_smoothing, 0.0, 0.99, "label smoothing epsilon");
+    v.num("entropy_lambda", entropy_lambda, -100.0, 100.0, "loss += lambda * mean attention entropy");
+    v.num("dump_sentences", dump_sentences, 0, 1000, "validation sentences whose attention is dumped");
+    v.num("seed", seed, 0, 2147483647, "random seed");
+  }
+};
+
+struct DecodeConfig {
+  int beam = 1;
+  double length_penalty = 0.0;
+  double max_len_ratio = 2.0;
+  int max_len_add = 10;
+  int batch_size = 64;
+  int nbest = 1;
+  template <class V> void visit(V& v) {
+    v.num("beam", beam, 1, 1000, "beam size, 1 = greedy");
+    v.num("length_penalty", length_penalty, 0.0, 10.0, "GNMT alpha: score / ((5+len)/6)^alpha");
+    v.num("max_len_ratio", max_len_ratio, 0.1, 100.0, "max output length = ratio * source length + add");
+    v.num("max_len_add", max_len_add, 0, 10000, "see max_len_ratio");
+    v.num("batch_size", batch_size, 1, 100000, "sentences decoded together");
+    v.num("nbest", nbest, 1, 1000, "hypotheses printed per sentence (<= beam)");
+  }
+};
+
+struct OutputConfig {
+  std::string run_dir = "runs/default";
+  int dump_attention = 10;
+  template <class V> void visit(V& v) {
+    v.text("run_dir", run_dir, "where logs, checkpoints and reports go");
+    v.num("dump_attention", dump_attention, 0, 1000000, "sentences drawn in attention.html");
+  }
+};
+
+// One model of an `attn compare` run: a name and changes to the base model.
+struct CompareModel {
+  std::string name;
+  json model = json::object();
+};
+
+struct CompareConfig {
+  std::vector<CompareModel> models;
+  int parallel = 1;
+};
+
+struct Config {
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  DecodeConfig decode;
+  OutputConfig output;
+  CompareConfig compare;
+};
+
+// Parse and validate; throws ConfigError listing every problem.
+Config config_from_json(const json& j);
+Config load_config(const std::string& path);
+json config_to_json(const Config& c);
+// Complete default config, one `// comment` per key (we parse comments too).
+std::string annotated_defaults();
+// Apply "a.b.c=value" overrides (value parsed as JSON, else as string).
+void apply_overrides(json& j, const std::vector<std::string>& sets);
+// The model config of one compare entry: base model with the entry's changes.
+ModelConfig compare_model(const Config& c, const CompareModel& m);
+// Closest candidate by edit distance, or "" if none is close.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace attn

@@ -1,0 +1,131 @@
+#include "data/text_file.h"
+
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "data/errors.h"
+
+namespace attn {
+
+size_t find_invalid_utf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    size_t len;
+    unsigned min_cp;
+    unsigned cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F, min_cp = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F, min_cp = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07, min_cp = 0x10000;
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw DataError(path + ": no such file");
+  if (std::filesystem::is_directory(path)) throw DataError(path + ": is a directory, expected a text file");
+  // gzopen reads plain files as they are, so one path serves both.
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw DataError(path + ": cannot open for reading");
+  gzbuffer(f, 1 << 17);
+  std::vector<std::string> lines;
+  std::string cur;
+  char buf[1 << 16];
+  int got;
+  while ((got = gzread(f, buf, sizeof buf)) > 0) {
+    for (int i = 0; i < got; ++i) {
+      if (buf[i] == '\n') {
+        if (!cur.empty() && cur.back() == '\r') cur.pop_back();
+        lines.push_back(std::move(cur));
+        cur.clear();
+      } else {
+        cur.push_back(buf[i]);
+      }
+    }
+  }
+  int err = 0;
+  const char* msg = gzerror(f, &err);
+  gzclose(f);
+  if (got < 0 || (err != Z_OK && err != Z_STREAM_END))
+    throw DataError(path + ": read error after line " + std::to_string(lines.size()) + ": " + msg);
+  if (!cur.empty()) {
+    if (cur.back() == '\r') cur.pop_back();
+    lines.push_back(std::move(cur));
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    size_t bad = find_invalid_utf8(lines[i]);
+    if (bad != std::string::npos)
+      throw DataError(path + ":" + std::to_string(i + 1) + ": invalid UTF-8 at byte " + std::to_string(bad + 1));
+  }
+  return lines;
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw DataError(tmp + ": cannot open for writing");
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      std::filesystem::remove(tmp);
+      throw DataError(tmp + ": write failed (disk full?)");
+    }
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open for reading");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split_ws(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < n && s[j] != ' ' && s[j] != '\t') ++j;
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += sep;
+    s += v[i];
+  }
+  return s;
+}
+
+}  // namespace attn

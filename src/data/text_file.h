@@ -1,0 +1,24 @@
+// Reading and writing text files: gzip transparently, UTF-8 checked, and
+// atomic writes (temp name, then rename) so nothing is left half-written.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace attn {
+
+// All lines of a plain or .gz file, without newlines (a trailing \r is kept
+// out too). Throws DataError "file:line: ..." on unreadable files or invalid UTF-8.
+std::vector<std::string> read_lines(const std::string& path);
+
+// Byte offset of the first invalid UTF-8 sequence, or npos.
+size_t find_invalid_utf8(const std::string& s);
+
+// Write `content` to `path` through `path.tmp` + rename.
+void write_file_atomic(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+
+// Split on runs of spaces/tabs.
+std::vector<std::string> split_ws(const std::string& s);
+std::string join(const std::vector<std::string>& v, const std::string& sep = " ");
+
+}  // namespace attn

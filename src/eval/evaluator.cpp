@@ -1,0 +1,127 @@
+#include "eval/evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "data/batch.h"
+#include "data/text_file.h"
+#include "eval/bleu.h"
+#include "eval/chrf.h"
+#include "model/loss.h"
+
+namespace attn {
+
+using torch::Tensor;
+
+double ForcedScores::perplexity() const { return std::exp(std::min(loss(), 50.0)); }
+
+namespace {
+// Restores train/eval mode on scope exit.
+struct EvalMode {
+  explicit EvalMode(torch::nn::Module& m) : m_(m), was_(m.is_training()) { m_.eval(); }
+  ~EvalMode() { m_.train(was_); }
+  torch::nn::Module& m_;
+  bool was_;
+};
+
+std::vector<std::vector<int>> sorted_batches(const std::vector<Example>& ex, int batch_size) {
+  std::vector<int> order(ex.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return ex[a].src.size() < ex[b].src.size(); });
+  std::vector<std::vector<int>> plan;
+  for (size_t i = 0; i < order.size(); i += static_cast<size_t>(batch_size))
+    plan.emplace_back(order.begin() + static_cast<long>(i),
+                      order.begin() + static_cast<long>(std::min(order.size(), i + static_cast<size_t>(batch_size))));
+  return plan;
+}
+}  // namespace
+
+ForcedScores score_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex, int batch_size,
+                          const torch::Device& device) {
+  EvalMode em(model);
+  torch::NoGradGuard ng;
+  ForcedScores fs;
+  for (const auto& idx : sorted_batches(ex, batch_size)) {
+    Batch b = make_batch(ex, idx).to(device);
+    DecoderOutput out = model.forward(b);
+    LossOutput l = seq2seq_loss(out.logits, b.tgt_out, Tensor(), 0.0, 0.0);
+    fs.nll_sum += l.nll_sum;
+    fs.tokens += l.tokens;
+    fs.correct += l.correct;
+    if (out.attention.defined()) {
+      Tensor a = out.attention.to(torch::kCPU);
+      for (int r = 0; r < b.size(); ++r) {
+        const Example& e = ex[idx[r]];
+        int64_t T = static_cast<int64_t>(e.tgt.size()) + 1, S = static_cast<int64_t>(e.src.size()) + 1;
+        fs.entropy.add(a[r].narrow(0, 0, T).narrow(1, 0, S), static_cast<int>(e.src.size()));
+      }
+    }
+  }
+  return fs;
+}
+
+std::vector<std::vector<Hypothesis>> decode_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex,
+                                                   const SearchOptions& opts, int batch_size,
+                                                   const torch::Device& device) {
+  EvalMode em(model);
+  std::vector<std::vector<Hypothesis>> out(ex.size());
+  for (const auto& idx : sorted_batches(ex, batch_size)) {
+    Batch b = make_batch(ex, idx).to(device);
+    auto res = search(model, b, opts);
+    for (size_t r = 0; r < idx.size(); ++r) out[idx[r]] = std::move(res[r]);
+  }
+  return out;
+}
+
+nlohmann::json translation_metrics(const std::vector<std::string>& hyps, const std::vector<std::string>& refs,
+                                   const std::vector<int>& src_len, int width) {
+  struct Bucket {
+    std::vector<std::string> h, r;
+    long exact = 0, tok_ok = 0, tok_all = 0;
+    int lo = 0;
+  };
+  std::map<std::string, Bucket> buckets;
+  Bucket all;
+  for (size_t i = 0; i < hyps.size(); ++i) {
+    auto ht = split_ws(hyps[i]), rt = split_ws(refs[i]);
+    long ok = 0;
+    for (size_t k = 0; k < std::min(ht.size(), rt.size()); ++k) ok += ht[k] == rt[k];
+    long n = static_cast<long>(std::max(ht.size(), rt.size()));
+    bool exact = ht == rt;
+    std::string key = length_bucket(src_len[i], width);
+    for (Bucket* b : {&all, &buckets[key]}) {
+      b->h.push_back(hyps[i]);
+      b->r.push_back(refs[i]);
+      b->exact += exact;
+      b->tok_ok += ok;
+      b->tok_all += n;
+      b->lo = (std::max(src_len[i], 1) - 1) / width;
+    }
+  }
+  auto summarise = [](const Bucket& b) {
+    BleuResult bleu = corpus_bleu(b.h, {b.r});
+    return nlohmann::json{{"sentences", b.h.size()},
+                          {"bleu", bleu.score},
+                          {"chrf", corpus_chrf(b.h, b.r)},
+                          {"exact_match", b.h.empty() ? 0.0 : static_cast<double>(b.exact) / b.h.size()},
+                          {"token_accuracy", b.tok_all ? static_cast<double>(b.tok_ok) / b.tok_all : 0.0}};
+  };
+  nlohmann::json j = summarise(all);
+  j["bleu_line"] = corpus_bleu(all.h, {all.r}).format();
+  j["bleu_signature"] = bleu_signature(1);
+  std::vector<std::pair<int, std::string>> order;
+  for (const auto& [k, b] : buckets) order.emplace_back(b.lo, k);
+  std::sort(order.begin(), order.end());
+  nlohmann::json per = nlohmann::json::array();
+  for (const auto& [_, k] : order) {
+    nlohmann::json s = summarise(buckets[k]);
+    s["src_len"] = k;
+    per.push_back(s);
+  }
+  j["by_source_length"] = per;
+  return j;
+}
+
+}  // namespace attn

@@ -1,0 +1,68 @@
+#include "eval/model_eval.h"
+
+#include <chrono>
+
+#include "data/errors.h"
+#include "data/text_file.h"
+#include "eval/evaluator.h"
+
+namespace attn {
+
+std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t expected) {
+  auto lines = read_lines(path);
+  if (lines.size() != expected)
+    throw DataError(path + " has " + std::to_string(lines.size()) + " lines but the test set has " +
+                    std::to_string(expected));
+  std::vector<GoldAlignment> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    try {
+      out.push_back(parse_pharaoh(lines[i]));
+    } catch (const std::invalid_argument& e) {
+      throw DataError(path + ":" + std::to_string(i + 1) + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpus& c,
+                          const std::vector<GoldAlignment>* gold, const EvalOptions& o) {
+  EvalReport r;
+  auto t0 = std::chrono::steady_clock::now();
+  auto hyps = decode_corpus(model, c.examples, o.search, o.batch_size, o.device);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<int> src_len;
+  AerCounts aer;
+  for (size_t i = 0; i < hyps.size(); ++i) {
+    const Hypothesis& h = hyps[i][0];
+    r.hyps.push_back(text.detokenize(h.tokens));
+    int n = static_cast<int>(c.examples[i].src.size());
+    src_len.push_back(n);
+    AttentionRecord rec;
+    rec.id = static_cast<int>(i);
+    rec.src = c.src_tokens[i];
+    rec.src.push_back("</s>");
+    rec.tgt = text.target_tokens(h.tokens);
+    rec.weights = h.attention;
+    if (gold) rec.gold = (*gold)[i];
+    if (h.attention.defined()) {
+      r.entropy.add(h.attention, n);
+      r.hard.push_back(hard_alignment(h.attention, n, o.align_shift));
+      if (gold) aer.add(r.hard.back(), (*gold)[i]);
+    }
+    r.records.push_back(std::move(rec));
+  }
+  r.metrics = translation_metrics(r.hyps, c.tgt_text, src_len);
+  ForcedScores fs = score_corpus(model, c.examples, o.batch_size, o.device);
+  r.metrics["perplexity"] = fs.perplexity();
+  r.metrics["forced_token_accuracy"] = fs.token_accuracy();
+  r.metrics["decode_seconds"] = secs;
+  r.metrics["sentences_per_sec"] = secs > 0 ? static_cast<double>(hyps.size()) / secs : 0.0;
+  r.metrics["beam"] = o.search.beam;
+  if (model.decoder->has_attention()) {
+    r.metrics["attention_entropy"] = r.entropy.to_json();
+    if (gold) r.metrics["aer"] = aer.aer();
+  }
+  return r;
+}
+
+}  // namespace attn

@@ -1,0 +1,41 @@
+// Everything `attn evaluate` and `attn compare` measure on a test set:
+// decoding, translation metrics, perplexity, entropy statistics, AER.
+#pragma once
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/corpus.h"
+#include "data/pipeline.h"
+#include "eval/alignment.h"
+#include "eval/entropy.h"
+#include "model/seq2seq.h"
+#include "report/attention_record.h"
+#include "search/search.h"
+
+namespace attn {
+
+struct EvalOptions {
+  SearchOptions search;
+  int batch_size = 64;
+  int align_shift = 0;  // hard alignments from row t + shift
+  torch::Device device = torch::kCPU;
+};
+
+struct EvalReport {
+  nlohmann::json metrics;
+  std::vector<std::string> hyps;
+  std::vector<AttentionRecord> records;  // every sentence (empty weights without attention)
+  std::vector<AlignPairs> hard;          // argmax alignments
+  EntropyStats entropy;                  // over decoded target steps
+};
+
+// Reads a Pharaoh file; throws DataError naming the file and line.
+std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t expected_lines);
+
+EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpus& corpus,
+                          const std::vector<GoldAlignment>* gold, const EvalOptions& o);
+
+}  // namespace attn

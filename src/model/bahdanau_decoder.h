@@ -1,0 +1,33 @@
+// RNNsearch decoder, faithful to Bahdanau, Cho & Bengio 2014:
+//   e_ij = v^T tanh(W s_{i-1} + U h_j)     (query: the PREVIOUS state)
+//   c_i  = sum_j a_ij h_j
+//   s_i  = GRU([E y_{i-1}; c_i], s_{i-1})   (context goes INTO the recurrence)
+//   s_0  = tanh(W_s h_1(backward))
+//   p(y_i) = softmax(W_o g([s_i; E y_{i-1}; c_i]))   (deep output, g = tanh or maxout)
+#pragma once
+#include "config/config.h"
+#include "model/decoder.h"
+
+namespace attn {
+
+class BahdanauDecoderImpl : public DecoderImpl {
+ public:
+  BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab);
+  std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
+  StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
+  DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+
+  torch::nn::Embedding embed{nullptr};
+  torch::nn::Linear init{nullptr}, readout{nullptr}, out{nullptr};
+  torch::nn::GRUCell cell{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  std::shared_ptr<AttentionImpl> attention;
+  bool maxout, coverage;
+
+ private:
+  // One recurrence step from an embedded input; returns (context, weights).
+  std::pair<torch::Tensor, torch::Tensor> advance(const DecoderMemory& mem, DecoderState& state,
+                                                  const torch::Tensor& e);
+};
+
+}  // namespace attn

@@ -1,0 +1,47 @@
+#include "model/bottleneck_decoder.h"
+
+#include "data/vocab.h"
+
+namespace attn {
+
+namespace nn = torch::nn;
+using torch::Tensor;
+
+BottleneckDecoderImpl::BottleneckDecoderImpl(const ModelConfig& c, int64_t vocab) : maxout(c.maxout) {
+  int64_t E = c.emb, K = 2 * c.hidden, D = c.dec_hidden;
+  int64_t R = c.readout > 0 ? c.readout : c.emb;
+  embed = register_module("embed", nn::Embedding(nn::EmbeddingOptions(vocab, E).padding_idx(Vocab::kPad)));
+  summary = register_module("summary", nn::Linear(K, D));
+  init = register_module("init", nn::Linear(D, D));
+  cell = register_module("cell", nn::GRUCell(E + D, D));
+  readout = register_module("readout", nn::Linear(D + E + D, maxout ? 2 * R : R));
+  out = register_module("out", nn::Linear(R, vocab));
+  drop = register_module("drop", nn::Dropout(c.dropout));
+}
+
+std::pair<DecoderMemory, DecoderState> BottleneckDecoderImpl::start(const EncoderOutput& enc) {
+  DecoderState st;
+  st.feed = torch::tanh(summary(torch::cat({enc.last_fwd, enc.first_bwd}, 1)));  // c
+  st.hidden = torch::tanh(init(st.feed));
+  return {DecoderMemory{}, st};
+}
+
+StepOutput BottleneckDecoderImpl::step(const DecoderMemory&, DecoderState& st, const Tensor& y_prev) {
+  Tensor e = drop(embed(y_prev));
+  st.hidden = cell(torch::cat({e, st.feed}, 1), st.hidden);
+  ++st.step;
+  return {out(drop(deep_output(readout(torch::cat({st.hidden, e, st.feed}, 1)), maxout))), Tensor()};
+}
+
+DecoderOutput BottleneckDecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
+  auto [mem, st] = start(enc);
+  Tensor embs = drop(embed(tgt_in));  // [B, T, E]
+  Tensor c = st.feed.unsqueeze(1).expand({-1, tgt_in.size(1), -1});
+  Tensor x = torch::cat({embs, c}, 2);
+  auto res = torch::gru(x, st.hidden.unsqueeze(0), {cell->weight_ih, cell->weight_hh, cell->bias_ih, cell->bias_hh},
+                        true, 1, 0.0, is_training(), false, true);
+  Tensor h = std::get<0>(res);
+  return {out(drop(deep_output(readout(torch::cat({h, embs, c}, 2)), maxout))), Tensor()};
+}
+
+}  // namespace attn

@@ -1,0 +1,26 @@
+// Fixed-bottleneck RNN encoder-decoder (Cho et al. 2014): the source is
+// squeezed into one vector c = tanh(V [h_N(fwd); h_1(bwd)]); the decoder
+// starts from tanh(V' c) and sees c at every step; no attention. c never
+// changes, so teacher forcing runs the GRU over the whole target at once.
+#pragma once
+#include "config/config.h"
+#include "model/decoder.h"
+
+namespace attn {
+
+class BottleneckDecoderImpl : public DecoderImpl {
+ public:
+  BottleneckDecoderImpl(const ModelConfig& c, int64_t vocab);
+  std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
+  StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
+  DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+  bool has_attention() const override { return false; }
+
+  torch::nn::Embedding embed{nullptr};
+  torch::nn::Linear summary{nullptr}, init{nullptr}, readout{nullptr}, out{nullptr};
+  torch::nn::GRUCell cell{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  bool maxout;
+};
+
+}  // namespace attn

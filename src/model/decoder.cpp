@@ -1,0 +1,44 @@
+#include "model/decoder.h"
+
+namespace attn {
+
+using torch::Tensor;
+
+namespace {
+Tensor sel(const Tensor& t, const Tensor& idx) { return t.defined() ? t.index_select(0, idx) : t; }
+}  // namespace
+
+DecoderState DecoderState::index_select(const Tensor& idx) const {
+  return {sel(hidden, idx), sel(feed, idx), sel(coverage, idx), step};
+}
+
+DecoderMemory DecoderMemory::index_select(const Tensor& idx) const {
+  DecoderMemory m;
+  const auto& a = attention;
+  m.attention = {sel(a.values, idx), sel(a.proj_keys, idx), sel(a.mask, idx), sel(a.src_len, idx)};
+  return m;
+}
+
+DecoderOutput DecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
+  auto [mem, state] = start(enc);
+  std::vector<Tensor> logits, attn;
+  for (int64_t t = 0; t < tgt_in.size(1); ++t) {
+    StepOutput o = step(mem, state, tgt_in.select(1, t));
+    logits.push_back(o.logits);
+    if (o.attention.defined()) attn.push_back(o.attention);
+  }
+  DecoderOutput out;
+  out.logits = torch::stack(logits, 1);
+  if (!attn.empty()) out.attention = torch::stack(attn, 1);
+  return out;
+}
+
+Tensor deep_output(const Tensor& t, bool maxout) {
+  if (!maxout) return torch::tanh(t);
+  auto sizes = t.sizes().vec();
+  sizes.back() /= 2;
+  sizes.push_back(2);
+  return std::get<0>(t.view(sizes).max(-1));
+}
+
+}  // namespace attn

@@ -1,0 +1,49 @@
+// The decoder step interface that training, greedy and beam search share
+// (after Marian): start() from the encoder, step() one token, and a
+// teacher-forced forward() that may batch what does not depend on the
+// previous step.
+#pragma once
+#include <torch/torch.h>
+
+#include "model/attention.h"
+#include "model/encoder.h"
+
+namespace attn {
+
+struct DecoderState {
+  torch::Tensor hidden;    // [B, Hd]
+  torch::Tensor feed;      // [B, F]: input feeding (luong), summary (bottleneck), or undefined
+  torch::Tensor coverage;  // [B, S]: summed attention so far, or undefined
+  int64_t step = 0;
+  DecoderState index_select(const torch::Tensor& idx) const;
+};
+
+// What a decoder keeps from the encoder for the whole batch.
+struct DecoderMemory {
+  AttentionMemory attention;  // undefined members for the bottleneck
+  DecoderMemory index_select(const torch::Tensor& idx) const;
+};
+
+struct StepOutput {
+  torch::Tensor logits;     // [B, V]
+  torch::Tensor attention;  // [B, S], undefined without attention
+};
+
+struct DecoderOutput {
+  torch::Tensor logits;     // [B, T, V]
+  torch::Tensor attention;  // [B, T, S], undefined without attention
+};
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  virtual std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) = 0;
+  virtual StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) = 0;
+  // Teacher forcing: tgt_in [B, T]. Default: step() T times.
+  virtual DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in);
+  virtual bool has_attention() const { return true; }
+};
+
+// Shared pieces.
+torch::Tensor deep_output(const torch::Tensor& t, bool maxout);  // maxout(pool 2) or tanh
+
+}  // namespace attn

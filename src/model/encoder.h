@@ -1,0 +1,27 @@
+// Bidirectional multi-layer GRU encoder over packed sequences, so padding
+// never changes a result.
+#pragma once
+#include <torch/torch.h>
+
+namespace attn {
+
+struct EncoderOutput {
+  torch::Tensor states;     // [B, S, 2H]: forward and backward states, zero on padding
+  torch::Tensor last_fwd;   // [B, H]: forward state after the last real token
+  torch::Tensor first_bwd;  // [B, H]: backward state after reading back to token 1
+  torch::Tensor mask;       // [B, S] bool
+  torch::Tensor src_len;    // [B] long
+};
+
+class EncoderImpl : public torch::nn::Module {
+ public:
+  EncoderImpl(int64_t vocab, int64_t emb, int64_t hidden, int64_t layers, double dropout);
+  EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& src_len);
+  int64_t hidden;
+  torch::nn::Embedding embed{nullptr};
+  torch::nn::GRU rnn{nullptr};
+  torch::nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+}  // namespace attn

@@ -1,0 +1,74 @@
+#include "model/luong_decoder.h"
+
+#include "data/vocab.h"
+
+namespace attn {
+
+namespace nn = torch::nn;
+using torch::Tensor;
+
+LuongDecoderImpl::LuongDecoderImpl(const ModelConfig& c, int64_t vocab) : input_feeding(c.input_feeding) {
+  int64_t E = c.emb, K = 2 * c.hidden, D = c.dec_hidden;
+  embed = register_module("embed", nn::Embedding(nn::EmbeddingOptions(vocab, E).padding_idx(Vocab::kPad)));
+  bridge = register_module("bridge", nn::Linear(K, D));
+  cell = register_module("cell", nn::GRUCell(E + (input_feeding ? D : 0), D));
+  attention = register_module("attention", make_attention(c.attention, D, K, D));
+  combine = register_module("combine", nn::Linear(nn::LinearOptions(K + D, D).bias(false)));
+  out = register_module("out", nn::Linear(D, vocab));
+  drop = register_module("drop", nn::Dropout(c.dropout));
+}
+
+std::pair<DecoderMemory, DecoderState> LuongDecoderImpl::start(const EncoderOutput& enc) {
+  DecoderMemory mem;
+  mem.attention = {enc.states, attention->project_keys(enc.states), enc.mask, enc.src_len};
+  DecoderState st;
+  st.hidden = torch::tanh(bridge(torch::cat({enc.last_fwd, enc.first_bwd}, 1)));
+  if (input_feeding) st.feed = torch::zeros_like(st.hidden);
+  return {mem, st};
+}
+
+std::pair<Tensor, Tensor> LuongDecoderImpl::attend(const DecoderMemory& mem, const Tensor& h, const Tensor& pos) {
+  auto a = attention->forward(h, mem.attention, pos);
+  return {torch::tanh(combine(torch::cat({a.context, h}, 2))), a.weights};
+}
+
+StepOutput LuongDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, const Tensor& y_prev) {
+  Tensor e = drop(embed(y_prev));
+  Tensor x = input_feeding ? torch::cat({e, st.feed}, 1) : e;
+  st.hidden = cell(x, st.hidden);
+  Tensor pos = attention->uses_positions() ? torch::full({1}, st.step, torch::kLong) : Tensor();
+  auto [ht, w] = attend(mem, st.hidden.unsqueeze(1), pos);
+  ht = ht.squeeze(1);
+  if (input_feeding) st.feed = ht;
+  ++st.step;
+  return {out(drop(ht)), w.squeeze(1)};
+}
+
+DecoderOutput LuongDecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
+  if (input_feeding) {
+    // h~_{t-1} feeds step t: sequential, but the output layer runs once.
+    auto [mem, st] = start(enc);
+    Tensor embs = drop(embed(tgt_in));
+    std::vector<Tensor> hts, ws;
+    for (int64_t t = 0; t < tgt_in.size(1); ++t) {
+      st.hidden = cell(torch::cat({embs.select(1, t), st.feed}, 1), st.hidden);
+      Tensor pos = attention->uses_positions() ? torch::full({1}, t, torch::kLong) : Tensor();
+      auto [ht, w] = attend(mem, st.hidden.unsqueeze(1), pos);
+      st.feed = ht.squeeze(1);
+      hts.push_back(st.feed);
+      ws.push_back(w.squeeze(1));
+    }
+    return {out(drop(torch::stack(hts, 1))), torch::stack(ws, 1)};
+  }
+  auto [mem, st] = start(enc);
+  Tensor embs = drop(embed(tgt_in));
+  // The cell's own weights, run by the fused sequence GRU over all steps.
+  auto res = torch::gru(embs, st.hidden.unsqueeze(0),
+                        {cell->weight_ih, cell->weight_hh, cell->bias_ih, cell->bias_hh}, true, 1, 0.0,
+                        is_training(), false, true);
+  Tensor h = std::get<0>(res);  // [B, T, D]
+  auto [ht, w] = attend(mem, h, torch::arange(tgt_in.size(1), torch::kLong));
+  return {out(drop(ht)), w};
+}
+
+}  // namespace attn

@@ -1,0 +1,31 @@
+#include "model/seq2seq.h"
+
+#include "model/bahdanau_decoder.h"
+#include "model/bottleneck_decoder.h"
+#include "model/luong_decoder.h"
+
+namespace attn {
+
+Seq2SeqImpl::Seq2SeqImpl(const ModelConfig& c, int64_t sv, int64_t tv) : config(c), src_vocab(sv), tgt_vocab(tv) {
+  encoder = register_module("encoder", Encoder(sv, c.emb, c.hidden, c.enc_layers, c.dropout));
+  if (c.type == "bahdanau")
+    decoder = register_module("decoder", std::make_shared<BahdanauDecoderImpl>(c, tv));
+  else if (c.type == "luong")
+    decoder = register_module("decoder", std::make_shared<LuongDecoderImpl>(c, tv));
+  else if (c.type == "bottleneck")
+    decoder = register_module("decoder", std::make_shared<BottleneckDecoderImpl>(c, tv));
+  else
+    TORCH_CHECK(false, "unknown model type \"", c.type, "\"");
+}
+
+DecoderOutput Seq2SeqImpl::forward(const Batch& b) {
+  return decoder->forward(encode(b.src, b.src_len), b.tgt_in);
+}
+
+int64_t Seq2SeqImpl::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace attn

@@ -1,0 +1,27 @@
+// Encoder + one of the decoders, built from the model config.
+#pragma once
+#include <torch/torch.h>
+
+#include "config/config.h"
+#include "data/batch.h"
+#include "model/decoder.h"
+#include "model/encoder.h"
+
+namespace attn {
+
+class Seq2SeqImpl : public torch::nn::Module {
+ public:
+  Seq2SeqImpl(const ModelConfig& c, int64_t src_vocab, int64_t tgt_vocab);
+  EncoderOutput encode(const torch::Tensor& src, const torch::Tensor& src_len) { return encoder(src, src_len); }
+  // Teacher-forced logits [B, T, V] and attention [B, T, S] (undefined for the bottleneck).
+  DecoderOutput forward(const Batch& b);
+  int64_t parameter_count() const;
+
+  ModelConfig config;
+  int64_t src_vocab, tgt_vocab;
+  Encoder encoder{nullptr};
+  std::shared_ptr<DecoderImpl> decoder;
+};
+TORCH_MODULE(Seq2Seq);
+
+}  // namespace attn

@@ -1,0 +1,48 @@
+#include "report/attention_record.h"
+
+#include <cmath>
+
+#include "data/text_file.h"
+#include "eval/entropy.h"
+
+namespace attn {
+
+nlohmann::json AttentionRecord::to_json() const {
+  nlohmann::json rows = nlohmann::json::array();
+  auto w = weights.to(torch::kDouble).contiguous();
+  auto a = w.accessor<double, 2>();
+  for (int64_t t = 0; t < w.size(0); ++t) {
+    nlohmann::json r = nlohmann::json::array();
+    for (int64_t s = 0; s < w.size(1); ++s) r.push_back(std::round(a[t][s] * 1e5) / 1e5);
+    rows.push_back(r);
+  }
+  auto h = row_entropies(w);
+  double logm = std::log(static_cast<double>(std::max<int64_t>(w.size(1), 1)));
+  nlohmann::json hn = nlohmann::json::array();
+  for (double x : h) hn.push_back(logm > 0 ? x / logm : 0.0);
+  nlohmann::json j = {{"id", id},
+                      {"source", src},
+                      {"target", tgt},
+                      {"weights", rows},
+                      {"entropy", h},
+                      {"entropy_normalised", hn},
+                      {"argmax", to_pharaoh(hard_alignment(w, static_cast<int>(src.size()) - 1))}};
+  if (gold) {
+    AlignPairs sure(gold->sure.begin(), gold->sure.end());
+    j["gold"] = to_pharaoh(sure);
+  }
+  return j;
+}
+
+void write_alignments_jsonl(const std::string& path, const std::vector<AttentionRecord>& records,
+                            const nlohmann::json& extra) {
+  std::string out;
+  for (const auto& r : records) {
+    nlohmann::json j = r.to_json();
+    for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+    out += j.dump() + "\n";
+  }
+  write_file_atomic(path, out);
+}
+
+}  // namespace attn

@@ -1,0 +1,159 @@
+#include "report/compare_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "data/text_file.h"
+#include "report/svg.h"
+
+namespace attn {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string f2(double v, int p = 2) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", p, v);
+  return b;
+}
+
+// Midpoint of a "11-20" bucket, for plotting.
+double bucket_mid(const std::string& k) {
+  auto d = k.find('-');
+  return (std::stod(k.substr(0, d)) + std::stod(k.substr(d + 1))) / 2.0;
+}
+
+// Over-training entropy from a metrics.jsonl.
+json entropy_over_training(const std::string& path) {
+  json out = json::array();
+  if (!std::filesystem::exists(path)) return out;
+  for (const auto& line : read_lines(path)) {
+    if (line.empty()) continue;
+    json j = json::parse(line);
+    if (j.contains("attention_entropy"))
+      out.push_back({{"step", j["step"]},
+                     {"mean", j["attention_entropy"]},
+                     {"mean_normalised", j["attention_entropy_normalised"]}});
+  }
+  return out;
+}
+
+// A spread of sentence lengths: evenly spaced through the length order.
+std::vector<size_t> pick_examples(const std::vector<AttentionRecord>& recs, int n) {
+  std::vector<size_t> idx(recs.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return recs[a].src.size() < recs[b].src.size(); });
+  std::vector<size_t> out;
+  if (recs.empty() || n <= 0) return out;
+  size_t k = std::min<size_t>(static_cast<size_t>(n), recs.size());
+  for (size_t i = 0; i < k; ++i) out.push_back(idx[k == 1 ? 0 : i * (idx.size() - 1) / (k - 1)]);
+  return out;
+}
+
+}  // namespace
+
+json write_compare_report(const std::string& dir, const Config& base, const std::vector<ModelResult>& models) {
+  json results = {{"models", json::array()}, {"test_src", base.data.test_src}};
+  json entropy = json::object();
+  std::vector<Series> acc_series, bleu_series;
+  std::vector<HeatmapSection> sections;
+  for (const auto& m : models) {
+    json r = {{"name", m.name},
+              {"type", m.config.model.type},
+              {"attention", m.config.model.type == "bottleneck" ? "none" : m.config.model.attention.score},
+              {"parameters", m.summary.value("parameters", 0)},
+              {"train_steps", m.summary.value("steps", 0)},
+              {"train_seconds", m.summary.value("train_seconds", 0.0)},
+              {"tokens_per_sec", m.summary.value("tokens_per_sec", 0.0)},
+              {"test", m.test}};
+    results["models"].push_back(r);
+    Series acc{m.name, {}, {}}, bl{m.name, {}, {}};
+    for (const auto& b : m.test["by_source_length"]) {
+      double x = bucket_mid(b["src_len"].get<std::string>());
+      acc.x.push_back(x);
+      acc.y.push_back(b["exact_match"].get<double>());
+      bl.x.push_back(x);
+      bl.y.push_back(b["bleu"].get<double>());
+    }
+    acc_series.push_back(acc);
+    bleu_series.push_back(bl);
+    if (m.test.contains("attention_entropy")) {
+      json e = m.test["attention_entropy"];
+      e["over_training"] = entropy_over_training(m.metrics_path);
+      entropy[m.name] = e;
+      HeatmapSection sec{m.name + " (" + m.config.model.attention.score + ")", {}};
+      for (size_t i : pick_examples(m.records, base.output.dump_attention)) sec.records.push_back(m.records[i]);
+      sections.push_back(sec);
+    }
+  }
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  write_file_atomic(dir + "/results.json", results.dump(2) + "\n");
+  write_file_atomic(dir + "/entropy.json", entropy.dump(2) + "\n");
+  write_file_atomic(dir + "/accuracy_vs_length.svg",
+                    line_plot_svg("Exact match vs source length (test)", "source length", "exact match",
+                                  acc_series, 0.0, 1.0));
+  double bmax = 100;
+  write_file_atomic(dir + "/bleu_vs_length.svg",
+                    line_plot_svg("BLEU vs source length (test)", "source length", "BLEU", bleu_series, 0.0, bmax));
+  write_file_atomic(dir + "/attention.html", attention_html("attn compare: attention on test sentences", sections));
+
+  // report.md
+  std::ostringstream md;
+  md << "# attn compare\n\nTest set: `" << base.data.test_src << "`\n\n## Summary\n\n" << compare_table(results)
+     << "\n";
+  for (const auto& r : results["models"]) {
+    md << "## " << r["name"].get<std::string>() << "\n\n| source length | sentences | exact match | token accuracy | BLEU |\n"
+       << "|---|---|---|---|---|\n";
+    for (const auto& b : r["test"]["by_source_length"])
+      md << "| " << b["src_len"].get<std::string>() << " | " << b["sentences"] << " | "
+         << f2(b["exact_match"].get<double>(), 3) << " | " << f2(b["token_accuracy"].get<double>(), 3) << " | "
+         << f2(b["bleu"].get<double>()) << " |\n";
+    md << "\n";
+  }
+  md << "Files: `results.json`, `entropy.json`, `accuracy_vs_length.svg`, `bleu_vs_length.svg`, `attention.html`, "
+        "`models/<name>/` (run directories with metrics.jsonl, checkpoints, test_alignments.jsonl).\n";
+  write_file_atomic(dir + "/report.md", md.str());
+  return results;
+}
+
+std::string compare_table(const json& results) {
+  // Markdown-style, readable on a console too.
+  std::vector<std::string> buckets;
+  for (const auto& r : results["models"])
+    for (const auto& b : r["test"]["by_source_length"]) {
+      std::string k = b["src_len"];
+      if (std::find(buckets.begin(), buckets.end(), k) == buckets.end()) buckets.push_back(k);
+    }
+  std::sort(buckets.begin(), buckets.end(), [](const std::string& a, const std::string& b) {
+    return std::stoi(a) < std::stoi(b);
+  });
+  std::ostringstream o;
+  o << "| model | params | steps | train s | tok/s | exact | tok acc | BLEU | H (nats) | AER |";
+  for (const auto& k : buckets) o << " EM " << k << " |";
+  o << "\n|---|---|---|---|---|---|---|---|---|---|";
+  for (size_t i = 0; i < buckets.size(); ++i) o << "---|";
+  o << "\n";
+  for (const auto& r : results["models"]) {
+    const json& t = r["test"];
+    o << "| " << r["name"].get<std::string>() << " | " << r["parameters"] << " | " << r["train_steps"] << " | "
+      << f2(r["train_seconds"].get<double>(), 0) << " | " << f2(r["tokens_per_sec"].get<double>(), 0) << " | "
+      << f2(t["exact_match"].get<double>(), 3) << " | " << f2(t["token_accuracy"].get<double>(), 3) << " | "
+      << f2(t["bleu"].get<double>()) << " | "
+      << (t.contains("attention_entropy") ? f2(t["attention_entropy"]["nats"]["mean"].get<double>()) : "-") << " | "
+      << (t.contains("aer") ? f2(t["aer"].get<double>(), 3) : "-") << " |";
+    for (const auto& k : buckets) {
+      std::string v = "-";
+      for (const auto& b : t["by_source_length"])
+        if (b["src_len"] == k) v = f2(b["exact_match"].get<double>(), 2);
+      o << " " << v << " |";
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace attn

@@ -1,0 +1,27 @@
+// The files of an `attn compare` report directory.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "report/attention_record.h"
+
+namespace attn {
+
+struct ModelResult {
+  std::string name;
+  Config config;
+  nlohmann::json summary;  // from training: steps, seconds, tokens/s, parameters
+  nlohmann::json test;     // evaluate_model metrics
+  std::vector<AttentionRecord> records;
+  std::string metrics_path;  // the model's metrics.jsonl
+};
+
+// Writes results.json, report.md, accuracy_vs_length.svg, bleu_vs_length.svg,
+// attention.html and entropy.json into DIR; returns results.json's content.
+nlohmann::json write_compare_report(const std::string& dir, const Config& base, const std::vector<ModelResult>& models);
+
+std::string compare_table(const nlohmann::json& results);
+
+}  // namespace attn

@@ -1,0 +1,150 @@
+#include "report/svg.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "eval/entropy.h"
+
+namespace attn {
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+namespace {
+std::string fmt(double v, int prec = 3) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+}  // namespace
+
+std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
+  const int cell = 22, left = 110, top = 100, right = 70;
+  auto w = r.weights.to(torch::kDouble).contiguous();
+  int64_t T = w.size(0), S = w.size(1);
+  auto a = w.accessor<double, 2>();
+  auto h = row_entropies(w);
+  int width = left + static_cast<int>(S) * cell + right, height = top + static_cast<int>(T) * cell + 10;
+  std::ostringstream o;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  if (!title.empty()) o << "<text x=\"4\" y=\"14\" font-weight=\"bold\">" << xml_escape(title) << "</text>\n";
+  for (int64_t s = 0; s < S; ++s) {
+    std::string tok = s < static_cast<int64_t>(r.src.size()) ? r.src[s] : "";
+    int x = left + static_cast<int>(s) * cell + cell / 2;
+    o << "<text transform=\"translate(" << x << "," << top - 6 << ") rotate(-60)\">" << xml_escape(tok)
+      << "</text>\n";
+  }
+  o << "<text x=\"" << left + S * cell + 6 << "\" y=\"" << top - 6 << "\" fill=\"#555\">H (nats)</text>\n";
+  for (int64_t t = 0; t < T; ++t) {
+    int y = top + static_cast<int>(t) * cell;
+    std::string tok = t < static_cast<int64_t>(r.tgt.size()) ? r.tgt[t] : "";
+    o << "<text x=\"" << left - 6 << "\" y=\"" << y + cell * 0.7 << "\" text-anchor=\"end\">" << xml_escape(tok)
+      << "</text>\n";
+    for (int64_t s = 0; s < S; ++s) {
+      double v = a[t][s];
+      int x = left + static_cast<int>(s) * cell;
+      // Dark blue for weight 1, white for 0.
+      int shade = static_cast<int>(std::lround(255 * (1.0 - std::clamp(v, 0.0, 1.0))));
+      o << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << cell << "\" height=\"" << cell << "\" fill=\"rgb("
+        << shade << "," << shade << ",255)\" stroke=\"#eee\"><title>"
+        << xml_escape((t < static_cast<int64_t>(r.tgt.size()) ? r.tgt[t] : "") + " \xE2\x86\x90 " +
+                      (s < static_cast<int64_t>(r.src.size()) ? r.src[s] : "") + ": " + fmt(v, 4))
+        << "</title></rect>\n";
+      if (r.gold && r.gold->possible.count({static_cast<int>(s), static_cast<int>(t)}))
+        o << "<rect x=\"" << x + 1 << "\" y=\"" << y + 1 << "\" width=\"" << cell - 2 << "\" height=\"" << cell - 2
+          << "\" fill=\"none\" stroke=\"#e4572e\" stroke-width=\"2\""
+          << (r.gold->sure.count({static_cast<int>(s), static_cast<int>(t)}) ? "" : " stroke-dasharray=\"3,2\"")
+          << "/>\n";
+    }
+    o << "<text x=\"" << left + S * cell + 6 << "\" y=\"" << y + cell * 0.7 << "\" fill=\"#555\">"
+      << fmt(t < static_cast<int64_t>(h.size()) ? h[t] : 0.0, 2) << "</text>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections) {
+  std::ostringstream o;
+  o << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" << xml_escape(title) << "</title>\n"
+    << "<style>body{font-family:sans-serif;margin:20px;color:#222}h2{margin-top:32px}"
+    << ".s{display:inline-block;vertical-align:top;margin:8px;border:1px solid #ddd;padding:4px}"
+    << "p.note{color:#555}</style></head><body>\n"
+    << "<h1>" << xml_escape(title) << "</h1>\n"
+    << "<p class=\"note\">Rows are target steps, columns source positions; darker = more weight (hover for the "
+       "value). The number right of each row is the entropy of that step in nats. Red outlines mark gold "
+       "alignments (dashed: possible).</p>\n";
+  for (const auto& sec : sections) {
+    o << "<h2>" << xml_escape(sec.heading) << "</h2>\n";
+    for (const auto& r : sec.records)
+      o << "<div class=\"s\">" << heatmap_svg(r, "#" + std::to_string(r.id)) << "</div>\n";
+  }
+  o << "</body></html>\n";
+  return o.str();
+}
+
+std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                          const std::vector<Series>& series, double ymin, double ymax) {
+  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+  const int W = 640, H = 400, L = 60, R = 160, T = 40, B = 50;
+  double xmin = INFINITY, xmax = -INFINITY;
+  for (const auto& s : series)
+    for (double x : s.x) xmin = std::min(xmin, x), xmax = std::max(xmax, x);
+  if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
+  if (xmax == xmin) xmax = xmin + 1;
+  if (ymax == ymin) ymax = ymin + 1;
+  auto px = [&](double x) { return L + (x - xmin) / (xmax - xmin) * (W - L - R); };
+  auto py = [&](double y) { return H - B - (y - ymin) / (ymax - ymin) * (H - T - B); };
+  std::ostringstream o;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  o << "<text x=\"" << W / 2 << "\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">" << xml_escape(title)
+    << "</text>\n";
+  for (int k = 0; k <= 5; ++k) {
+    double y = ymin + (ymax - ymin) * k / 5.0;
+    o << "<line x1=\"" << L << "\" x2=\"" << W - R << "\" y1=\"" << py(y) << "\" y2=\"" << py(y)
+      << "\" stroke=\"#eee\"/><text x=\"" << L - 6 << "\" y=\"" << py(y) + 4 << "\" text-anchor=\"end\">"
+      << fmt(y, 2) << "</text>\n";
+    double x = xmin + (xmax - xmin) * k / 5.0;
+    o << "<text x=\"" << px(x) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << fmt(x, 0)
+      << "</text>\n";
+  }
+  o << "<line x1=\"" << L << "\" x2=\"" << W - R << "\" y1=\"" << H - B << "\" y2=\"" << H - B
+    << "\" stroke=\"#333\"/><line x1=\"" << L << "\" x2=\"" << L << "\" y1=\"" << T << "\" y2=\"" << H - B
+    << "\" stroke=\"#333\"/>\n";
+  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 12 << "\" text-anchor=\"middle\">" << xml_escape(xlabel)
+    << "</text>\n<text transform=\"translate(16," << (T + H - B) / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+    << xml_escape(ylabel) << "</text>\n";
+  for (size_t i = 0; i < series.size(); ++i) {
+    const auto& s = series[i];
+    const char* c = colors[i % 6];
+    std::string pts;
+    for (size_t k = 0; k < s.x.size(); ++k) pts += fmt(px(s.x[k]), 1) + "," + fmt(py(s.y[k]), 1) + " ";
+    o << "<polyline fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\" points=\"" << pts << "\"/>\n";
+    for (size_t k = 0; k < s.x.size(); ++k)
+      o << "<circle cx=\"" << px(s.x[k]) << "\" cy=\"" << py(s.y[k]) << "\" r=\"3\" fill=\"" << c << "\"><title>"
+        << xml_escape(s.name) << ": " << fmt(s.y[k], 3) << "</title></circle>\n";
+    o << "<rect x=\"" << W - R + 12 << "\" y=\"" << T + 18 * i << "\" width=\"12\" height=\"12\" fill=\"" << c
+      << "\"/><text x=\"" << W - R + 30 << "\" y=\"" << T + 18 * i + 10 << "\">" << xml_escape(s.name)
+      << "</text>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+}  // namespace attn

@@ -1,0 +1,31 @@
+// Self-contained SVG and HTML: heatmaps of attention and line plots, written
+// by hand so no plotting dependency is needed at run time.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "report/attention_record.h"
+
+namespace attn {
+
+std::string xml_escape(const std::string& s);
+
+// Source across, target down, shade = weight, <title> shows the value on
+// hover, per-step entropy to the right, gold links outlined.
+std::string heatmap_svg(const AttentionRecord& r, const std::string& title = "");
+
+// A page of heatmaps, one per record, grouped under headings.
+struct HeatmapSection {
+  std::string heading;
+  std::vector<AttentionRecord> records;
+};
+std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections);
+
+struct Series {
+  std::string name;
+  std::vector<double> x, y;
+};
+std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                          const std::vector<Series>& series, double ymin, double ymax);
+
+}  // namespace attn

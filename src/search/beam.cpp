@@ -1,0 +1,150 @@
+// Batched beam search: B sentences x K beams run as one batch of B*K rows;
+// per step, one top-2K over [B, K*V], then bookkeeping on small CPU arrays.
+// Attention rows and tokens are recovered by backtracking parent pointers
+// at the end, so they survive beam reordering.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "data/vocab.h"
+#include "search/search.h"
+
+namespace attn {
+
+using torch::Tensor;
+
+namespace {
+
+struct Finished {
+  int step, slot, token;
+  double log_prob, score;
+  bool ended;
+};
+
+}  // namespace
+
+std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& o) {
+  torch::NoGradGuard no_grad;
+  const int64_t B = batch.size(), K = o.beam;
+  const double NEG = -std::numeric_limits<double>::infinity();
+  auto dev = batch.src.device();
+  auto enc = model.encode(batch.src, batch.src_len);
+  auto [mem0, st0] = model.decoder->start(enc);
+  Tensor expand = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(dev)).repeat_interleave(K);
+  DecoderMemory mem = mem0.index_select(expand);
+  DecoderState st = st0.index_select(expand);
+
+  std::vector<int64_t> src_len(batch.src_len.data_ptr<int64_t>(), batch.src_len.data_ptr<int64_t>() + B);
+  std::vector<int> max_len(B);
+  int longest = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    max_len[b] = std::max(1, static_cast<int>(o.max_len_ratio * static_cast<double>(src_len[b] - 1)) + o.max_len_add);
+    longest = std::max(longest, max_len[b]);
+  }
+  std::vector<double> scores(B * K, NEG);  // raw log-probs of alive slots
+  for (int64_t b = 0; b < B; ++b) scores[b * K] = 0;  // one live beam to start
+  std::vector<std::vector<int>> parent, token;         // per step, per new slot
+  std::vector<Tensor> weights;                         // per step [B*K, S]
+  std::vector<std::vector<Finished>> fin(B);
+  std::vector<char> done(B, 0);
+  int64_t n_done = 0;
+  Tensor y = torch::full({B * K}, Vocab::kBos, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  auto keep_n = static_cast<size_t>(std::max(1, o.nbest));
+
+  for (int t = 0; t < longest && n_done < B; ++t) {
+    StepOutput out = model.decoder->step(mem, st, y);
+    if (out.attention.defined()) weights.push_back(out.attention);
+    Tensor logp = torch::log_softmax(out.logits.to(torch::kFloat), -1);  // [B*K, V]
+    int64_t V = logp.size(1);
+    Tensor base = torch::tensor(scores, torch::kDouble).to(dev).to(logp.scalar_type()).unsqueeze(1);
+    auto [top_v, top_i] = (base + logp).view({B, K * V}).topk(std::min<int64_t>(2 * K, K * V), 1);
+    top_v = top_v.to(torch::kCPU).to(torch::kDouble);
+    top_i = top_i.to(torch::kCPU);
+    auto tv = top_v.accessor<double, 2>();
+    auto ti = top_i.accessor<int64_t, 2>();
+    std::vector<int> par(B * K), tok(B * K, Vocab::kPad);
+    for (int64_t s = 0; s < B * K; ++s) par[s] = static_cast<int>(s);  // idle slots keep their own state
+    std::vector<double> next(B * K, NEG);
+    for (int64_t b = 0; b < B; ++b) {
+      if (done[b]) continue;
+      bool last = t + 1 >= max_len[b];
+      int64_t filled = 0;
+      for (int64_t c = 0; c < top_v.size(1) && filled < K; ++c) {
+        double v = tv[b][c];
+        if (!std::isfinite(v)) break;
+        int slot = static_cast<int>(b * K + ti[b][c] / V);
+        int w = static_cast<int>(ti[b][c] % V);
+        if (w == Vocab::kEos || last) {
+          bool ended = w == Vocab::kEos;
+          int len = t + 1;  // tokens including EOS
+          fin[b].push_back({t, slot, w, v, v / length_penalty(len, o.length_penalty), ended});
+          if (last && !ended) ++filled;  // at the limit every candidate is final
+          continue;
+        }
+        int64_t s = b * K + filled++;
+        par[s] = slot;
+        tok[s] = w;
+        next[s] = v;
+      }
+      // Stop only when no live hypothesis can still beat the n-th best
+      // finished one. Log-probs only fall, and the length penalty at most
+      // divides by lp(max_len), so L / lp(max_len) bounds a live one's score.
+      if (last) {
+        done[b] = 1, ++n_done;
+        continue;
+      }
+      if (fin[b].size() >= keep_n) {
+        std::vector<double> fs;
+        for (const auto& f : fin[b]) fs.push_back(f.score);
+        std::nth_element(fs.begin(), fs.begin() + static_cast<long>(keep_n - 1), fs.end(), std::greater<>());
+        double nth = fs[keep_n - 1];
+        double bound = NEG;
+        for (int64_t k = 0; k < K; ++k)
+          if (std::isfinite(next[b * K + k]))
+            bound = std::max(bound, next[b * K + k] / length_penalty(max_len[b], o.length_penalty));
+        if (bound <= nth) done[b] = 1, ++n_done;
+      }
+    }
+    parent.push_back(par);
+    token.push_back(tok);
+    scores = next;
+    Tensor sel = torch::tensor(std::vector<int64_t>(par.begin(), par.end()), torch::kLong).to(dev);
+    st = st.index_select(sel);
+    y = torch::tensor(std::vector<int64_t>(tok.begin(), tok.end()), torch::kLong).to(dev);
+  }
+
+  // Backtrack: rows of W_t for the final token, then through the parents.
+  Tensor W = weights.empty() ? Tensor() : torch::stack(weights, 0).to(torch::kCPU).to(torch::kFloat);  // [T, B*K, S]
+  std::vector<std::vector<Hypothesis>> res(B);
+  for (int64_t b = 0; b < B; ++b) {
+    auto& f = fin[b];
+    std::stable_sort(f.begin(), f.end(), [](const Finished& x, const Finished& y) { return x.score > y.score; });
+    for (size_t i = 0; i < std::min(keep_n, f.size()); ++i) {
+      Hypothesis h;
+      h.log_prob = f[i].log_prob;
+      h.score = f[i].score;
+      h.ended = f[i].ended;
+      std::vector<int> toks;
+      std::vector<Tensor> rows;
+      if (!h.ended) {
+        toks.push_back(f[i].token);
+        if (W.defined()) rows.push_back(W[f[i].step][f[i].slot]);
+      }
+      int slot = f[i].slot;
+      for (int u = f[i].step - 1; u >= 0; --u) {
+        toks.push_back(token[u][slot]);
+        slot = parent[u][slot];
+        if (W.defined()) rows.push_back(W[u][slot]);
+      }
+      std::reverse(toks.begin(), toks.end());
+      std::reverse(rows.begin(), rows.end());
+      h.tokens = toks;
+      if (W.defined())
+        h.attention = rows.empty() ? torch::zeros({0, src_len[b]}) : torch::stack(rows, 0).narrow(1, 0, src_len[b]).clone();
+      res[b].push_back(std::move(h));
+    }
+  }
+  return res;
+}
+
+}  // namespace attn

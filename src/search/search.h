@@ -1,0 +1,37 @@
+// Greedy and beam search over the decoder step interface. Both return,
+// per sentence, hypotheses with their token ids, scores and attention rows.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "data/batch.h"
+#include "model/seq2seq.h"
+
+namespace attn {
+
+struct Hypothesis {
+  std::vector<int> tokens;     // without EOS
+  double log_prob = 0;         // sum of token log-probabilities (incl. EOS if ended)
+  double score = 0;            // log_prob / length penalty: what beam search ranks by
+  bool ended = true;           // produced EOS (false: cut at the maximum length)
+  torch::Tensor attention;     // [tokens, src_len incl. EOS] float CPU, undefined without attention
+};
+
+struct SearchOptions {
+  int beam = 1;
+  double length_penalty = 0;  // GNMT alpha
+  double max_len_ratio = 2.0;
+  int max_len_add = 10;
+  int nbest = 1;
+};
+
+// GNMT length penalty ((5 + len) / 6)^alpha.
+double length_penalty(int length, double alpha);
+
+// Dispatches on opts.beam: 1 -> greedy (one hypothesis), else beam search.
+std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
+std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
+std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
+
+}  // namespace attn

@@ -1,0 +1,379 @@
+#include "train/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "data/batch.h"
+#include "data/errors.h"
+#include "data/pipeline.h"
+#include "data/text_file.h"
+#include "eval/evaluator.h"
+#include "model/loss.h"
+#include "report/attention_record.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+
+namespace fs = std::filesystem;
+
+namespace attn {
+
+std::atomic<bool>& stop_requested() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+bool metric_better(const std::string& metric, double a, double b) { return metric == "loss" ? a < b : a > b; }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Everything the loop needs to continue exactly where it stopped.
+struct LoopState {
+  int64_t step = 0;
+  int epoch = 0;
+  int64_t next_batch = 0;  // index in the epoch's plan
+  double loss_sum = 0;     // since the last validation
+  int64_t loss_tokens = 0, updates = 0;
+  double update_seconds = 0, wall_seconds = 0, total_update_seconds = 0;
+  int64_t total_tokens = 0;
+  int bad_validations = 0;
+  int64_t validated_step = -1;
+  json best = json::array();  // [{metric, step, path}], best first
+  json schedule;
+  json to_json() const {
+    return {{"step", step},
+            {"epoch", epoch},
+            {"next_batch", next_batch},
+            {"loss_sum", loss_sum},
+            {"loss_tokens", loss_tokens},
+            {"updates", updates},
+            {"update_seconds", update_seconds},
+            {"wall_seconds", wall_seconds},
+            {"total_update_seconds", total_update_seconds},
+            {"total_tokens", total_tokens},
+            {"bad_validations", bad_validations},
+            {"validated_step", validated_step},
+            {"best", best},
+            {"schedule", schedule}};
+  }
+  static LoopState from_json(const json& j) {
+    LoopState s;
+    s.step = j.at("step");
+    s.epoch = j.at("epoch");
+    s.next_batch = j.at("next_batch");
+    s.loss_sum = j.at("loss_sum");
+    s.loss_tokens = j.at("loss_tokens");
+    s.updates = j.at("updates");
+    s.update_seconds = j.at("update_seconds");
+    s.wall_seconds = j.at("wall_seconds");
+    s.total_update_seconds = j.at("total_update_seconds");
+    s.total_tokens = j.at("total_tokens");
+    s.bad_validations = j.at("bad_validations");
+    s.validated_step = j.at("validated_step");
+    s.best = j.at("best");
+    s.schedule = j.at("schedule");
+    return s;
+  }
+};
+
+double metric_value(const std::string& metric, const json& v) {
+  if (metric == "loss") return v.at("valid_loss");
+  if (metric == "accuracy") return v.at("valid_token_accuracy");
+  if (metric == "exact_match") return v.at("valid_exact_match");
+  return v.at("valid_bleu");
+}
+
+class Loop {
+ public:
+  Loop(const Config& c, const TrainOptions& o) : c_(c), o_(o) {}
+  TrainResult run();
+
+ private:
+  json validate();
+  bool validation_round();  // validate, log, checkpoint; true = stop early
+  void save_last();
+  void keep_best(double value);
+  std::string ckpt(const std::string& name) const { return (fs::path(o_.run_dir) / "checkpoints" / name).string(); }
+
+  Config c_;
+  TrainOptions o_;
+  TextModel text_;
+  Seq2Seq model_{nullptr};
+  std::unique_ptr<Optimizer> opt_;
+  std::unique_ptr<Schedule> schedule_;
+  Corpus train_, valid_;
+  LoopState s_;
+  TrainResult result_;
+};
+
+json Loop::validate() {
+  auto& m = *model_;
+  ForcedScores fs = score_corpus(m, valid_.examples, c_.decode.batch_size, o_.device);
+  SearchOptions so;
+  so.max_len_ratio = c_.decode.max_len_ratio;
+  so.max_len_add = c_.decode.max_len_add;
+  auto hyps = decode_corpus(m, valid_.examples, so, c_.decode.batch_size, o_.device);
+  std::vector<std::string> hyp_text;
+  std::vector<int> src_len;
+  for (size_t i = 0; i < hyps.size(); ++i) {
+    hyp_text.push_back(text_.detokenize(hyps[i][0].tokens));
+    src_len.push_back(static_cast<int>(valid_.examples[i].src.size()));
+  }
+  json tm = translation_metrics(hyp_text, valid_.tgt_text, src_len);
+  json v = {{"valid_loss", fs.loss()},
+            {"valid_ppl", fs.perplexity()},
+            {"valid_token_accuracy", fs.token_accuracy()},
+            {"valid_bleu", tm["bleu"]},
+            {"valid_chrf", tm["chrf"]},
+            {"valid_exact_match", tm["exact_match"]},
+            {"valid_greedy_token_accuracy", tm["token_accuracy"]}};
+  if (m.decoder->has_attention()) {
+    json e = fs.entropy.to_json();
+    v["attention_entropy"] = fs.entropy.mean();
+    v["attention_entropy_normalised"] = fs.entropy.mean_normalised();
+    json bands = json::object();
+    for (const auto& b : e["bands"]) bands[b["band"].get<std::string>()] = b["share"];
+    v["attention_entropy_bands"] = bands;
+    // A fixed handful of validation sentences, so attention can be watched sharpening.
+    std::vector<AttentionRecord> recs;
+    for (int i = 0; i < std::min<int>(c_.train.dump_sentences, static_cast<int>(hyps.size())); ++i) {
+      AttentionRecord r;
+      r.id = i;
+      r.src = valid_.src_tokens[i];
+      r.src.push_back("</s>");
+      r.tgt = text_.target_tokens(hyps[i][0].tokens);
+      r.weights = hyps[i][0].attention;
+      if (r.weights.defined()) recs.push_back(r);
+    }
+    std::string path = (fs::path(o_.run_dir) / "valid_attention.jsonl").string();
+    std::ofstream out(path, std::ios::app);
+    for (const auto& r : recs) {
+      json j = r.to_json();
+      j["step"] = s_.step;
+      out << j.dump() << "\n";
+    }
+  }
+  return v;
+}
+
+void Loop::save_last() {
+  s_.schedule = schedule_->state();
+  save_checkpoint(ckpt("last.ckpt"), *model_, opt_.get(), c_, text_, s_.to_json());
+  result_.last_checkpoint = ckpt("last.ckpt");
+}
+
+void Loop::keep_best(double value) {
+  int keep = c_.train.keep_best;
+  if (keep <= 0) return;
+  json& best = s_.best;
+  bool enters = static_cast<int>(best.size()) < keep ||
+                metric_better(c_.train.metric, value, best.back()["metric"].get<double>());
+  if (!enters) return;
+  std::string path = ckpt("best-step" + std::to_string(s_.step) + ".ckpt");
+  json entry = {{"metric", value}, {"step", s_.step}, {"path", path}};
+  size_t pos = 0;
+  while (pos < best.size() && !metric_better(c_.train.metric, value, best[pos]["metric"].get<double>())) ++pos;
+  best.insert(best.begin() + static_cast<long>(pos), entry);
+  while (static_cast<int>(best.size()) > keep) {
+    fs::remove(best.back()["path"].get<std::string>());
+    best.erase(best.size() - 1);
+  }
+  s_.schedule = schedule_->state();
+  save_checkpoint(path, *model_, opt_.get(), c_, text_, s_.to_json());
+  if (pos == 0) {  // best.ckpt: the top one, replaced atomically
+    fs::copy_file(path, ckpt("best.ckpt.tmp"), fs::copy_options::overwrite_existing);
+    fs::rename(ckpt("best.ckpt.tmp"), ckpt("best.ckpt"));
+  }
+}
+
+bool Loop::validation_round() {
+  const auto& t = c_.train;
+  json v = validate();
+  model_->train();
+  double value = metric_value(t.metric, v);
+  bool better = s_.best.empty() || metric_better(t.metric, value, s_.best.front()["metric"].get<double>());
+  schedule_->on_validation(value, better);
+  s_.bad_validations = better ? 0 : s_.bad_validations + 1;
+  json line = {{"step", s_.step},
+               {"epoch", s_.epoch},
+               {"lr", schedule_->lr_at(s_.step)},
+               {"train_loss", s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0},
+               {"tokens_per_sec", s_.update_seconds > 0 ? s_.loss_tokens / s_.update_seconds : 0.0},
+               {"wall_seconds", s_.wall_seconds}};
+  line.update(v);
+  s_.loss_sum = 0;
+  s_.loss_tokens = 0;
+  s_.updates = 0;
+  s_.update_seconds = 0;
+  s_.validated_step = s_.step;
+  keep_best(value);
+  save_last();
+  std::ofstream(fs::path(o_.run_dir) / "metrics.jsonl", std::ios::app) << line.dump() << "\n";
+  result_.last_validation = line;
+  if (better) result_.best_validation = line;
+  if (o_.observer) o_.observer->on_validation(line);
+  if (t.patience > 0 && s_.bad_validations >= t.patience) {
+    spdlog::info("early stopping: {} validations without improvement of {}", s_.bad_validations, t.metric);
+    result_.early_stopped = true;
+    return true;
+  }
+  return false;
+}
+
+TrainResult Loop::run() {
+  fs::create_directories(fs::path(o_.run_dir) / "checkpoints");
+  c_ = materialise_toy_data(c_, o_.run_dir);
+  if (c_.data.train_src.empty() || c_.data.valid_src.empty())
+    throw ConfigError({"data: training needs train_src/train_tgt and valid_src/valid_tgt (or data.toy.task)"});
+  write_file_atomic((fs::path(o_.run_dir) / "config.json").string(), config_to_json(c_).dump(2) + "\n");
+
+  if (o_.resume) {
+    if (!fs::exists(ckpt("last.ckpt")))
+      throw CheckpointError(ckpt("last.ckpt") + ": nothing to resume (no last checkpoint in this run directory)");
+    Checkpoint ck = load_checkpoint(ckpt("last.ckpt"), o_.device);
+    auto diff = incompatibilities(ck.config, c_);
+    if (!diff.empty())
+      throw CheckpointError(ck.path + ": was trained with another setup: " + diff.front() +
+                            (diff.size() > 1 ? " (and " + std::to_string(diff.size() - 1) + " more)" : ""));
+    text_ = ck.text;
+    model_ = ck.model;
+    s_ = LoopState::from_json(ck.trainer_state);
+    spdlog::info("resuming {} at step {}, epoch {}", ck.path, s_.step, s_.epoch);
+  } else {
+    if (fs::exists(ckpt("last.ckpt")))
+      spdlog::warn("{} exists and will be overwritten (use --resume to continue it)", ckpt("last.ckpt"));
+    fs::remove(fs::path(o_.run_dir) / "metrics.jsonl");
+    fs::remove(fs::path(o_.run_dir) / "valid_attention.jsonl");
+    ReadStats st;
+    auto pairs = read_parallel(c_.data.train_src, c_.data.train_tgt, c_.data.skip_empty, &st);
+    text_ = build_text_model(c_, pairs, o_.run_dir);
+    torch::manual_seed(static_cast<uint64_t>(c_.train.seed));
+    model_ = Seq2Seq(c_.model, text_.src_vocab.size(), text_.tgt_vocab.size());
+    model_->to(o_.device);
+  }
+  ReadStats tst, vst;
+  train_ = load_corpus(c_.data.train_src, c_.data.train_tgt, text_, c_.data.skip_empty, c_.data.max_src_len,
+                       c_.data.max_tgt_len, &tst);
+  valid_ = load_corpus(c_.data.valid_src, c_.data.valid_tgt, text_, c_.data.skip_empty, 0, 0, &vst);
+  if (train_.examples.empty()) throw DataError(c_.data.train_src + ": no usable training pairs");
+  if (valid_.examples.empty()) throw DataError(c_.data.valid_src + ": no usable validation pairs");
+  if (tst.empty) spdlog::warn("{}: skipped {} pairs with an empty side", c_.data.train_src, tst.empty);
+  if (vst.empty) spdlog::warn("{}: skipped {} pairs with an empty side", c_.data.valid_src, vst.empty);
+  if (tst.too_long)
+    spdlog::info("{}: dropped {} of {} pairs longer than {} source / {} target tokens", c_.data.train_src,
+                 tst.too_long, tst.lines, c_.data.max_src_len, c_.data.max_tgt_len);
+
+  result_.parameters = model_->parameter_count();
+  spdlog::info("model {} ({} attention): {} parameters; vocab {} src / {} tgt; {} train, {} valid pairs",
+               c_.model.type, c_.model.type == "bottleneck" ? "no" : c_.model.attention.score, result_.parameters,
+               text_.src_vocab.size(), text_.tgt_vocab.size(), train_.size(), valid_.size());
+
+  opt_ = make_optimizer(c_.train, model_->parameters());
+  schedule_ = std::make_unique<Schedule>(c_.train);
+  if (o_.resume) {
+    restore_training_state(ckpt("last.ckpt"), *opt_);
+    schedule_->restore(s_.schedule);
+  }
+
+  BatchPlanOptions bo;
+  bo.batch_size = c_.data.batch_size;
+  bo.batch_tokens = c_.data.batch_tokens;
+  bo.seed = static_cast<uint64_t>(c_.train.seed);
+  const auto& t = c_.train;
+  auto wall0 = Clock::now();
+  double wall_before = s_.wall_seconds;
+  bool stop = false;
+  model_->train();
+  std::vector<std::vector<int>> plan = plan_batches(train_.examples, bo, s_.epoch);
+  spdlog::info("epoch {}: {} batches, padding {:.1f}%", s_.epoch + 1, plan.size(),
+               100.0 * padding_ratio(train_.examples, plan));
+  while (!stop) {
+    if (s_.next_batch >= static_cast<int64_t>(plan.size())) {
+      ++s_.epoch;
+      s_.next_batch = 0;
+      if (t.max_epochs > 0 && s_.epoch >= t.max_epochs) break;
+      plan = plan_batches(train_.examples, bo, s_.epoch);
+    }
+    auto u0 = Clock::now();
+    Batch b = make_batch(train_.examples, plan[static_cast<size_t>(s_.next_batch)]).to(o_.device);
+    ++s_.next_batch;
+    ++s_.step;
+    opt_->set_lr(schedule_->lr_at(s_.step));
+    opt_->zero_grad();
+    DecoderOutput out = model_->forward(b);
+    LossOutput l = seq2seq_loss(out.logits, b.tgt_out, out.attention, t.label_smoothing, t.entropy_lambda);
+    l.loss.backward();
+    if (t.clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), t.clip);
+    opt_->step();
+    double dt = since(u0);
+    s_.loss_sum += l.nll_sum;
+    s_.loss_tokens += l.tokens;
+    s_.updates += 1;
+    s_.update_seconds += dt;
+    s_.total_update_seconds += dt;
+    s_.total_tokens += b.tgt_tokens;
+    s_.wall_seconds = wall_before + since(wall0);
+
+    if (o_.observer) {
+      TrainProgress p;
+      p.step = s_.step;
+      p.max_steps = t.max_steps;
+      p.epoch = s_.epoch;
+      p.loss = s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0;
+      p.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
+      p.lr = schedule_->lr_at(s_.step);
+      p.steps_to_valid = t.valid_every - s_.step % t.valid_every;
+      p.eta_valid_sec = s_.updates ? s_.update_seconds / static_cast<double>(s_.updates) * p.steps_to_valid : 0;
+      o_.observer->on_progress(p);
+    }
+
+    bool out_of_budget = (t.max_steps > 0 && s_.step >= t.max_steps) ||
+                         (t.max_minutes > 0 && s_.wall_seconds >= t.max_minutes * 60.0);
+    if (s_.step % t.valid_every == 0 || out_of_budget) {
+      if (validation_round()) break;
+    }
+    if (out_of_budget) break;
+    if (stop_requested().load() || (o_.stop_at_step > 0 && s_.step >= o_.stop_at_step)) {
+      save_last();
+      result_.interrupted = true;
+      stop = true;
+    }
+  }
+  // The budget may end between validations (max_epochs): validate the final model too.
+  if (!result_.interrupted && !result_.early_stopped && s_.validated_step != s_.step && s_.step > 0)
+    validation_round();
+  if (result_.best_validation.is_null() && !s_.best.empty()) {
+    // resumed run whose best came before the restart
+    result_.best_validation = json{{"step", s_.best.front()["step"]}};
+  }
+  result_.steps = s_.step;
+  result_.train_seconds = s_.total_update_seconds;
+  result_.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
+  if (!s_.best.empty()) result_.best_checkpoint = ckpt("best.ckpt");
+  if (result_.last_checkpoint.empty()) save_last();
+  json summary = {{"steps", result_.steps},
+                  {"train_seconds", result_.train_seconds},
+                  {"wall_seconds", s_.wall_seconds},
+                  {"tokens_per_sec", result_.tokens_per_sec},
+                  {"parameters", result_.parameters},
+                  {"interrupted", result_.interrupted},
+                  {"early_stopped", result_.early_stopped},
+                  {"best_checkpoint", result_.best_checkpoint},
+                  {"last_validation", result_.last_validation}};
+  write_file_atomic((fs::path(o_.run_dir) / "summary.json").string(), summary.dump(2) + "\n");
+  return result_;
+}
+
+}  // namespace
+
+TrainResult train(const Config& config, const TrainOptions& opts) {
+  Loop loop(config, opts);
+  return loop.run();
+}
+
+}  // namespace attn
