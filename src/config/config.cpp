@@ -284,23 +284,35 @@ void read_compare(const json& j, CompareConfig& out, std::vector<std::string>& p
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(join_lines(problems)), problems_(std::move(problems)) {}
 
+namespace {
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+}  // namespace
+
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  // The whole word, and its last part after '-' or '.' ("luong-gneral" -> "gneral").
+  std::vector<std::string> forms = {word};
+  auto cut = word.find_last_of("-.");
+  if (cut != std::string::npos && cut + 1 < word.size()) forms.push_back(word.substr(cut + 1));
   std::string best;
-  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
     if (c.empty()) continue;
-    // Levenshtein distance, two rows.
-    std::vector<size_t> prev(c.size() + 1), cur(c.size() + 1);
-    for (size_t j = 0; j <= c.size(); ++j) prev[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
-      cur[0] = i;
-      for (size_t j = 1; j <= c.size(); ++j)
-        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
-      std::swap(prev, cur);
-    }
-    if (prev[c.size()] < best_d) {
-      best_d = prev[c.size()];
-      best = c;
+    for (const auto& f : forms) {
+      size_t d = edit_distance(f, c);
+      if (d <= std::max<size_t>(2, f.size() / 3) && d < best_d) {
+        best_d = d;
+        best = c;
+      }
     }
   }
   return best;

@@ -144,7 +144,7 @@ std::string train_spm(const SpmTrainOptions& o) {
                      " --model_type=" + o.model_type + " --vocab_size=" + std::to_string(o.vocab_size) +
                      " --character_coverage=" + std::to_string(o.character_coverage) +
                      " --bos_id=-1 --eos_id=-1 --pad_id=-1 --unk_id=0 --hard_vocab_limit=false" +
-                     " --random_seed=" + std::to_string(o.seed) + " --minloglevel=2 --num_threads=1";
+                     " --minloglevel=2 --num_threads=1";
   char err[1024] = {0};
   int rc = bridge().train(args.c_str(), err, sizeof err);
   if (!tmp_input.empty()) std::filesystem::remove(tmp_input);

@@ -13,9 +13,11 @@ namespace {
 // splitmix64: tiny, portable, well-mixed.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9E3779B97F4A7C15ULL);
+  // The seed is mixed first: seeds s and s+1 must not give shifted copies
+  // of one stream (splitmix's state simply advances by a constant).
+  explicit Rng(uint64_t seed) : s_(mix(seed ^ 0x6A09E667F3BCC909ULL)) {}
+  uint64_t next() { return mix(s_ += 0x9E3779B97F4A7C15ULL); }
+  static uint64_t mix(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);

@@ -1,0 +1,186 @@
+// The attn binary end to end: exit codes, messages, files.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "data/text_file.h"
+#include "test_util.h"
+
+using namespace attn;
+using json = nlohmann::json;
+using attn::test::run_attn;
+using attn::test::TempDir;
+using attn::test::write_text;
+
+namespace {
+
+int count(const std::string& s, const std::string& needle) {
+  int n = 0;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+  return n;
+}
+
+// A tiny trained model for the translate/evaluate tests.
+std::string trained_checkpoint(const TempDir& d) {
+  write_text(d.path("c.json"), R"({"data": {"toy": {"task": "copy", "n_train": 300, "n_valid": 20, "n_test": 20,
+    "min_len": 2, "max_len": 5, "test_min_len": 2, "test_max_len": 5, "vocab": 6}},
+    "model": {"emb": 8, "hidden": 8, "dec_hidden": 16},
+    "train": {"max_steps": 10, "valid_every": 10}})");
+  auto r = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("run"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  return d.path("run/checkpoints/last.ckpt");
+}
+
+}  // namespace
+
+TEST(Cli, ConfigCheckReportsThreeMistakesAndExits2) {
+  TempDir d;
+  write_text(d.path("bad.json"), R"({"model": {"attention": {"score": "luong-gneral"}, "hiden": 5},
+                                      "train": {"lr": "fast"}})");
+  auto r = run_attn("config check " + d.path("bad.json"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(count(r.err, "error: "), 3) << r.err;
+  EXPECT_NE(r.err.find("model.attention.score: \"luong-gneral\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean \"general\""), std::string::npos);
+  EXPECT_NE(r.err.find("model.hiden: unknown key"), std::string::npos);
+  EXPECT_NE(r.err.find("train.lr: expected a number"), std::string::npos);
+}
+
+TEST(Cli, ConfigDefaultsIsAValidConfig) {
+  TempDir d;
+  auto r = run_attn("config defaults");
+  ASSERT_EQ(r.code, 0);
+  write_text(d.path("defaults.json"), r.out);
+  EXPECT_EQ(run_attn("config check " + d.path("defaults.json")).code, 0);
+  EXPECT_EQ(run_attn("config check " + attn::test::source_dir() + "/configs/compare_toy.json").code, 0);
+}
+
+TEST(Cli, UsageErrorsExit2) {
+  EXPECT_EQ(run_attn("").code, 2);
+  EXPECT_EQ(run_attn("nonsense").code, 2);
+  EXPECT_EQ(run_attn("train").code, 2);
+  EXPECT_EQ(run_attn("--help").code, 0);
+  EXPECT_NE(run_attn("translate --help").out.find("Example"), std::string::npos);
+}
+
+TEST(Cli, MissingDataFileIsARuntimeError) {
+  TempDir d;
+  write_text(d.path("c.json"), R"({"data": {"train_src": "/nonexistent/a.de", "train_tgt": "/nonexistent/a.en",
+                                             "valid_src": "/nonexistent/v.de", "valid_tgt": "/nonexistent/v.en"}})");
+  auto r = run_attn("train --config " + d.path("c.json") + " --run-dir " + d.path("run"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("error: /nonexistent/a.de: no such file"), std::string::npos) << r.err;
+}
+
+TEST(Cli, EvaluateHypRefPrintsSacrebleuLineFirst) {
+  TempDir d;
+  write_text(d.path("hyp"), "The dog bit the man.\nIt wasn't surprising.\nThe man had just bitten him.\n");
+  write_text(d.path("ref"), "The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\n");
+  auto r = run_attn("evaluate --hyp " + d.path("hyp") + " --ref " + d.path("ref"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 7), "BLEU = ");
+  EXPECT_NE(r.out.find("ratio = "), std::string::npos);
+  auto j = run_attn("evaluate --hyp " + d.path("hyp") + " --ref " + d.path("ref") + " --json");
+  auto parsed = json::parse(j.out);
+  EXPECT_TRUE(parsed.contains("bleu"));
+  EXPECT_TRUE(parsed.contains("chrf"));
+  write_text(d.path("short"), "one line\n");
+  EXPECT_EQ(run_attn("evaluate --hyp " + d.path("short") + " --ref " + d.path("ref")).code, 1);
+}
+
+TEST(Cli, TranslateKeepsOrderAndEmptyLinesAndDumpsAttention) {
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  auto r = run_attn("--log-level warn translate --checkpoint " + ck + " --dump-attention " + d.path("att"),
+                    "a b c\n\nb a\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto lines = count(r.out, "\n");
+  EXPECT_EQ(lines, 3);
+  EXPECT_EQ(r.out.substr(r.out.find('\n') + 1, 1), "\n");  // empty in, empty out
+  EXPECT_TRUE(std::filesystem::exists(d.path("att/alignments.jsonl")));
+  EXPECT_TRUE(std::filesystem::exists(d.path("att/attention.html")));
+  EXPECT_EQ(read_lines(d.path("att/alignments.jsonl")).size(), 2u);
+  auto nb = run_attn("--log-level warn translate --checkpoint " + ck + " --beam 3 --nbest 2", "a b\n");
+  EXPECT_EQ(count(nb.out, " ||| "), 4) << nb.out;
+  auto bad = run_attn("translate --checkpoint " + ck, "ok\n\xFF\xFE\n");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("<stdin>:2: invalid UTF-8"), std::string::npos) << bad.err;
+  auto nock = run_attn("translate --checkpoint " + d.path("nope.ckpt"), "a\n");
+  EXPECT_EQ(nock.code, 1);
+  EXPECT_NE(nock.err.find("no such checkpoint"), std::string::npos);
+}
+
+TEST(Cli, EvaluateCheckpointWritesReport) {
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  auto r = run_attn("--log-level warn evaluate --checkpoint " + ck + " --src " + d.path("run/data/test.src") +
+                    " --ref " + d.path("run/data/test.tgt") + " --align " + d.path("run/data/test.align") +
+                    " --out " + d.path("eval"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 7), "BLEU = ");
+  auto m = json::parse(read_file(d.path("eval/metrics.json")));
+  for (const char* k : {"bleu", "chrf", "perplexity", "exact_match", "token_accuracy", "aer", "attention_entropy",
+                        "by_source_length"})
+    EXPECT_TRUE(m.contains(k)) << k;
+  EXPECT_EQ(read_lines(d.path("eval/hyp.align")).size(), 20u);
+}
+
+TEST(Cli, SigintWritesAResumableCheckpointAndExits0) {
+  TempDir d;
+  write_text(d.path("c.json"), R"({"data": {"toy": {"task": "reverse", "n_train": 2000, "n_valid": 20, "min_len": 3, "max_len": 20}},
+    "model": {"emb": 16, "hidden": 16, "dec_hidden": 32}, "train": {"max_steps": 1000000, "valid_every": 100000}})");
+  std::string cmd = std::string(ATTN_BINARY);
+  std::string run = d.path("run");
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen(d.path("out.txt").c_str(), "w", stdout);
+    freopen(d.path("err.txt").c_str(), "w", stderr);
+    execl(cmd.c_str(), cmd.c_str(), "train", "--config", d.path("c.json").c_str(), "--run-dir", run.c_str(), nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(d.path("err.txt"));
+  EXPECT_NE(read_file(d.path("out.txt")).find("--resume"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/last.ckpt"));
+  auto r = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + run +
+                    " --resume --set train.max_steps=3");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
+  TempDir d;
+  write_text(d.path("c.json"), R"({
+    "data": {"toy": {"task": "reverse", "n_train": 4000, "n_valid": 100, "n_test": 200, "min_len": 3, "max_len": 14,
+                     "test_min_len": 3, "test_max_len": 20, "vocab": 10, "seed": 2}, "batch_size": 32},
+    "model": {"emb": 32, "hidden": 64, "dec_hidden": 64, "dropout": 0.0},
+    "train": {"lr": 0.003, "max_steps": 400, "valid_every": 200, "metric": "exact_match"},
+    "output": {"dump_attention": 3},
+    "compare": {"parallel": 2, "models": [
+      {"name": "bottleneck", "model": {"type": "bottleneck"}},
+      {"name": "bahdanau", "model": {"type": "bahdanau"}}]}})");
+  auto r = run_attn("--log-level warn compare --config " + d.path("c.json") + " --out " + d.path("out"));
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  for (const char* f : {"results.json", "report.md", "accuracy_vs_length.svg", "bleu_vs_length.svg", "attention.html",
+                        "entropy.json", "models/bahdanau/test_alignments.jsonl"})
+    EXPECT_TRUE(std::filesystem::exists(d.path(std::string("out/") + f))) << f;
+  auto res = json::parse(read_file(d.path("out/results.json")));
+  EXPECT_TRUE(json::parse(read_file(d.path("out/entropy.json"))).is_object());
+  ASSERT_EQ(res["models"].size(), 2u);
+  auto longest = [&](const json& m) { return m["test"]["by_source_length"].back(); };
+  EXPECT_EQ(longest(res["models"][1])["src_len"], "11-20");
+  double bottleneck = longest(res["models"][0])["exact_match"], bahdanau = longest(res["models"][1])["exact_match"];
+  EXPECT_GT(bahdanau, bottleneck + 0.2) << "bahdanau " << bahdanau << " vs bottleneck " << bottleneck;
+  EXPECT_NE(r.out.find("| bahdanau |"), std::string::npos) << r.out;
+  std::string svg = read_file(d.path("out/accuracy_vs_length.svg"));
+  EXPECT_NE(svg.find("<polyline"), std::string::npos);
+  EXPECT_NE(read_file(d.path("out/attention.html")).find("<rect"), std::string::npos);
+}

@@ -1,0 +1,149 @@
+// Greedy and beam search: agreement, n-best order, attention through the
+// beam, and the stopping rule under a length penalty.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "data/batch.h"
+#include "data/vocab.h"
+#include "model/seq2seq.h"
+#include "search/search.h"
+
+using namespace attn;
+using torch::Tensor;
+
+namespace {
+
+// A decoder with scripted probabilities per step (tokens: 4 = A, 5 = B):
+// step 0: EOS 0.55, A 0.45; steps 1-3: B 0.99, EOS 0.01; step 4+: EOS 0.99.
+// Ending at once scores log .55 = -0.598; "A B B B" scores -0.84, which
+// wins under alpha = 1: -0.84 / ((5 + 5) / 6) = -0.50.
+class ScriptedDecoder : public DecoderImpl {
+ public:
+  std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override {
+    DecoderState s;
+    s.hidden = torch::zeros({enc.states.size(0), 1});
+    DecoderMemory m;
+    m.attention = {enc.states, enc.states, enc.mask, enc.src_len};
+    return {m, s};
+  }
+  StepOutput step(const DecoderMemory& mem, DecoderState& st, const Tensor& y) override {
+    int64_t B = y.size(0);
+    std::vector<float> p(6, 1e-6f);
+    if (st.step == 0) {
+      p[Vocab::kEos] = 0.55f, p[4] = 0.45f;
+    } else if (st.step <= 3) {
+      p[5] = 0.99f, p[Vocab::kEos] = 0.01f;
+    } else {
+      p[Vocab::kEos] = 0.99f, p[5] = 0.01f;
+    }
+    ++st.step;
+    Tensor logits = torch::log(torch::tensor(p)).unsqueeze(0).expand({B, 6}).clone();
+    Tensor att = mem.attention.mask.to(torch::kFloat);
+    return {logits, att / att.sum(1, true)};
+  }
+};
+
+ModelConfig tiny(const std::string& type) {
+  ModelConfig m;
+  m.type = type;
+  m.emb = 8, m.hidden = 8, m.dec_hidden = 16, m.dropout = 0.0;
+  return m;
+}
+
+Batch batch() {
+  return make_batch({{{4, 5, 6}, {6, 5, 4}, 1}, {{7, 8, 9, 4, 5}, {5}, 2}, {{6}, {6}, 3}}, {0, 1, 2});
+}
+
+}  // namespace
+
+TEST(Search, BeamOfOneEqualsGreedy) {
+  for (const std::string type : {"bahdanau", "luong", "bottleneck"}) {
+    torch::manual_seed(1);
+    Seq2Seq m(tiny(type), 10, 10);
+    m->eval();
+    SearchOptions o;
+    auto g = greedy_search(*m, batch(), o);
+    auto b = beam_search(*m, batch(), o);
+    for (size_t i = 0; i < g.size(); ++i) {
+      EXPECT_EQ(g[i][0].tokens, b[i][0].tokens) << type << " sentence " << i;
+      EXPECT_NEAR(g[i][0].log_prob, b[i][0].log_prob, 1e-4) << type;
+      if (g[i][0].attention.defined()) EXPECT_TRUE(torch::allclose(g[i][0].attention, b[i][0].attention, 1e-5, 1e-6));
+    }
+  }
+}
+
+TEST(Search, NbestIsSortedAndAttentionRowsSumToOne) {
+  torch::manual_seed(2);
+  Seq2Seq m(tiny("bahdanau"), 10, 10);
+  m->eval();
+  SearchOptions o;
+  o.beam = 5;
+  o.nbest = 4;
+  o.length_penalty = 0.6;
+  auto res = beam_search(*m, batch(), o);
+  for (const auto& nb : res) {
+    ASSERT_EQ(nb.size(), 4u);
+    for (size_t k = 1; k < nb.size(); ++k) EXPECT_GE(nb[k - 1].score, nb[k].score);
+    for (const auto& h : nb) {
+      ASSERT_TRUE(h.attention.defined());
+      ASSERT_EQ(h.attention.size(0), static_cast<int64_t>(h.tokens.size()));
+      if (h.attention.size(0) > 0)
+        EXPECT_TRUE(torch::allclose(h.attention.sum(1), torch::ones({h.attention.size(0)}), 1e-5, 1e-5));
+    }
+  }
+}
+
+TEST(Search, BeamFindsAtLeastTheGreedyScore) {
+  torch::manual_seed(3);
+  Seq2Seq m(tiny("luong"), 10, 10);
+  m->eval();
+  SearchOptions g, b;
+  b.beam = 4;
+  auto gr = greedy_search(*m, batch(), g);
+  auto br = beam_search(*m, batch(), b);
+  for (size_t i = 0; i < gr.size(); ++i)
+    if (gr[i][0].ended) EXPECT_GE(br[i][0].score, gr[i][0].log_prob - 1e-5);
+}
+
+TEST(Search, StoppingRuleWaitsForLongerHypothesesUnderLengthPenalty) {
+  Seq2Seq m(tiny("bahdanau"), 6, 6);
+  m->decoder = std::make_shared<ScriptedDecoder>();
+  m->eval();
+  Batch b = make_batch({{{4, 5, 4, 5, 4, 5}, {4}, 1}}, {0});
+  SearchOptions o;
+  o.beam = 2;
+  o.length_penalty = 0.0;
+  auto plain = beam_search(*m, b, o);
+  EXPECT_TRUE(plain[0][0].tokens.empty());  // without a penalty, ending at once is best
+  EXPECT_NEAR(plain[0][0].score, std::log(0.55), 1e-5);
+  o.length_penalty = 1.0;
+  auto lp = beam_search(*m, b, o);
+  // The empty hypothesis finishes first; a naive "top hypothesis ended" rule
+  // would stop there. The longer one wins once the penalty is applied.
+  EXPECT_EQ(lp[0][0].tokens, (std::vector<int>{4, 5, 5, 5}));
+  double logp = std::log(0.45) + 3 * std::log(0.99) + std::log(0.99);
+  EXPECT_NEAR(lp[0][0].score, logp / (10.0 / 6.0), 1e-4);
+  EXPECT_EQ(lp[0][0].attention.size(0), 4);
+}
+
+TEST(Search, LengthPenaltyIsGnmt) {
+  EXPECT_DOUBLE_EQ(length_penalty(1, 0.0), 1.0);
+  EXPECT_NEAR(length_penalty(7, 1.0), 2.0, 1e-12);
+  EXPECT_NEAR(length_penalty(7, 0.5), std::sqrt(2.0), 1e-12);
+}
+
+TEST(Search, MaximumLengthCutsHypotheses) {
+  torch::manual_seed(4);
+  Seq2Seq m(tiny("bahdanau"), 10, 10);
+  m->eval();
+  SearchOptions o;
+  o.max_len_ratio = 1.0;
+  o.max_len_add = 0;
+  for (int beam : {1, 3}) {
+    o.beam = beam;
+    auto res = search(*m, batch(), o);
+    EXPECT_LE(res[0][0].tokens.size(), 3u);
+    EXPECT_LE(res[2][0].tokens.size(), 1u);
+  }
+}

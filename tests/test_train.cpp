@@ -1,0 +1,142 @@
+// Training loop, checkpoints and exact resume.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/text_file.h"
+#include "test_util.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+using namespace attn;
+using attn::test::TempDir;
+
+namespace {
+
+Config toy_config(const std::string& dir) {
+  json j = {{"data",
+             {{"toy", {{"task", "reverse"}, {"n_train", 400}, {"n_valid", 40}, {"n_test", 40}, {"min_len", 3},
+                       {"max_len", 8}, {"test_min_len", 3}, {"test_max_len", 10}, {"vocab", 8}, {"seed", 3}}},
+              {"batch_size", 16}}},
+            {"model", {{"type", "bahdanau"}, {"emb", 16}, {"hidden", 24}, {"dec_hidden", 32}, {"dropout", 0.2}}},
+            {"train", {{"lr", 0.005}, {"max_steps", 40}, {"valid_every", 10}, {"seed", 5}, {"dump_sentences", 2}}},
+            {"output", {{"run_dir", dir}}}};
+  return config_from_json(j);
+}
+
+std::vector<json> metrics(const std::string& dir) {
+  std::vector<json> out;
+  for (const auto& l : read_lines(dir + "/metrics.jsonl")) out.push_back(json::parse(l));
+  return out;
+}
+
+}  // namespace
+
+TEST(Trainer, ShortRunLowersValidationLossAndWritesFiles) {
+  TempDir d;
+  Config c = toy_config(d.path());
+  TrainOptions o;
+  o.run_dir = d.path();
+  TrainResult r = train(c, o);
+  EXPECT_EQ(r.steps, 40);
+  EXPECT_FALSE(r.interrupted);
+  auto m = metrics(d.path());
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_LT(m.back()["valid_loss"].get<double>(), m.front()["valid_loss"].get<double>());
+  for (const char* key : {"step", "epoch", "lr", "train_loss", "tokens_per_sec", "wall_seconds", "valid_ppl", "valid_bleu",
+                          "valid_chrf", "valid_token_accuracy", "attention_entropy", "attention_entropy_normalised",
+                          "attention_entropy_bands"})
+    EXPECT_TRUE(m.back().contains(key)) << key;
+  for (const char* f : {"config.json", "summary.json", "valid_attention.jsonl", "checkpoints/last.ckpt",
+                        "checkpoints/best.ckpt", "data/train.src", "data/test.align"})
+    EXPECT_TRUE(std::filesystem::exists(d.path(f))) << f;
+  EXPECT_EQ(read_lines(d.path("valid_attention.jsonl")).size(), 8u);  // 2 sentences x 4 validations
+}
+
+TEST(Trainer, StopAndResumeGivesTheSameMetrics) {
+  TempDir a, b;
+  TrainOptions oa;
+  oa.run_dir = a.path();
+  train(toy_config(a.path()), oa);
+
+  TrainOptions ob;
+  ob.run_dir = b.path();
+  ob.stop_at_step = 25;  // between validations, mid-epoch
+  TrainResult first = train(toy_config(b.path()), ob);
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_EQ(first.steps, 25);
+  ob.stop_at_step = 0;
+  ob.resume = true;
+  TrainResult second = train(toy_config(b.path()), ob);
+  EXPECT_EQ(second.steps, 40);
+
+  auto ma = metrics(a.path()), mb = metrics(b.path());
+  ASSERT_EQ(ma.size(), mb.size());
+  for (size_t i = 0; i < ma.size(); ++i)
+    for (auto it = ma[i].begin(); it != ma[i].end(); ++it) {
+      if (it.key() == "tokens_per_sec" || it.key() == "wall_seconds") continue;
+      EXPECT_EQ(it.value(), mb[i][it.key()]) << "line " << i << " key " << it.key();
+    }
+}
+
+TEST(Checkpoint, RoundTripGivesTheSameModel) {
+  TempDir d;
+  Config c = toy_config(d.path());
+  c.train.max_steps = 5;
+  c.train.valid_every = 5;
+  TrainOptions o;
+  o.run_dir = d.path();
+  train(c, o);
+  Checkpoint a = load_checkpoint(d.path("checkpoints/last.ckpt"));
+  Checkpoint b = load_checkpoint(d.path("checkpoints/last.ckpt"));
+  EXPECT_EQ(a.config.model.hidden, 24);
+  EXPECT_EQ(a.text.src_vocab.size(), 12);
+  auto pa = a.model->parameters(), pb = b.model->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  EXPECT_EQ(a.trainer_state["step"], 5);
+}
+
+TEST(Checkpoint, CorruptedOrTruncatedFilesAreRefused) {
+  TempDir d;
+  Config c = toy_config(d.path());
+  c.train.max_steps = 2;
+  c.train.valid_every = 2;
+  TrainOptions o;
+  o.run_dir = d.path();
+  train(c, o);
+  std::string good = read_file(d.path("checkpoints/last.ckpt"));
+  attn::test::write_text(d.path("half.ckpt"), good.substr(0, good.size() / 2));
+  attn::test::write_text(d.path("junk.ckpt"), "definitely not a checkpoint");
+  for (const char* f : {"half.ckpt", "junk.ckpt", "missing.ckpt"}) {
+    try {
+      load_checkpoint(d.path(f));
+      ADD_FAILURE() << f << " was accepted";
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Checkpoint, ResumeWithAnotherArchitectureOrVocabularyIsRefused) {
+  TempDir d;
+  Config c = toy_config(d.path());
+  c.train.max_steps = 2;
+  c.train.valid_every = 2;
+  TrainOptions o;
+  o.run_dir = d.path();
+  train(c, o);
+  o.resume = true;
+  Config other = c;
+  other.model.hidden = 48;
+  try {
+    train(other, o);
+    FAIL() << "accepted";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.hidden: checkpoint has 24, config has 48"), std::string::npos) << e.what();
+  }
+  Config vocab = c;
+  vocab.data.vocab_max_size = 6;
+  EXPECT_THROW(train(vocab, o), CheckpointError);
+}

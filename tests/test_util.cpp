@@ -1,0 +1,81 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace attn::test {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  dir_ = std::filesystem::temp_directory_path() / ("attn_test_" + std::to_string(getpid()) + "_" + std::to_string(rd()));
+  std::filesystem::create_directories(dir_);
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void expect_gradients_match(const std::function<torch::Tensor()>& f, const std::vector<torch::Tensor>& inputs,
+                            double eps, double tol) {
+  for (const auto& x : inputs)
+    if (x.grad().defined()) x.grad().zero_();
+  torch::Tensor y = f();
+  y.backward();
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    torch::Tensor x = inputs[k];
+    ASSERT_EQ(x.scalar_type(), torch::kDouble);
+    ASSERT_TRUE(x.grad().defined()) << "input " << k << " got no gradient";
+    torch::Tensor analytic = x.grad().clone().view(-1);
+    torch::NoGradGuard ng;
+    torch::Tensor flat = x.view(-1);
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      double orig = flat[i].item<double>();
+      flat[i] = orig + eps;
+      double up = f().item<double>();
+      flat[i] = orig - eps;
+      double down = f().item<double>();
+      flat[i] = orig;
+      double numeric = (up - down) / (2 * eps);
+      double a = analytic[i].item<double>();
+      EXPECT_NEAR(a, numeric, tol * std::max(1.0, std::abs(numeric))) << "input " << k << " element " << i;
+    }
+  }
+}
+
+void write_text(const std::string& path, const std::string& content) {
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+RunResult run_attn(const std::string& args, const std::string& stdin_text) {
+  std::string tag = std::to_string(getpid()) + "_" + std::to_string(std::random_device{}());
+  std::string out = std::filesystem::temp_directory_path() / ("attn_out_" + tag);
+  std::string err = std::filesystem::temp_directory_path() / ("attn_err_" + tag);
+  std::string in = std::filesystem::temp_directory_path() / ("attn_in_" + tag);
+  write_text(in, stdin_text);
+  std::string cmd = std::string(ATTN_BINARY) + " " + args + " <" + in + " >" + out + " 2>" + err;
+  int status = std::system(cmd.c_str());
+  RunResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  std::filesystem::remove(in);
+  return r;
+}
+
+std::string source_dir() { return ATTN_SOURCE_DIR; }
+std::string shared_dir() { return (std::filesystem::path(ATTN_SOURCE_DIR).parent_path() / "shared").string(); }
+
+}  // namespace attn::test

@@ -1,0 +1,41 @@
+// Helpers shared by the tests.
+#pragma once
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace attn::test {
+
+// A fresh directory under the system temp dir, removed at scope end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  std::string path(const std::string& name = "") const { return name.empty() ? dir_.string() : (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Central finite differences vs autograd for every element of `inputs`
+// (double tensors with requires_grad). `f` returns a scalar.
+void expect_gradients_match(const std::function<torch::Tensor()>& f, const std::vector<torch::Tensor>& inputs,
+                            double eps = 1e-6, double tol = 1e-5);
+
+void write_text(const std::string& path, const std::string& content);
+std::string read_text(const std::string& path);
+
+// Run the attn binary; returns exit code, captures stdout and stderr.
+struct RunResult {
+  int code;
+  std::string out, err;
+};
+RunResult run_attn(const std::string& args, const std::string& stdin_text = "");
+
+std::string source_dir();
+std::string shared_dir();  // ../shared beside the repository
+
+}  // namespace attn::test
