@@ -13,6 +13,9 @@ PKGS=(
   libblis4-openmp
 )
 
+# --test: what only the test suite needs (a browser to render attention.html).
+if [ "${1:-}" = "--test" ]; then PKGS+=(chromium); fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

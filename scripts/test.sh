@@ -2,7 +2,7 @@
 # Install, build, and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 scripts/build.sh
 cd build
 # Two test processes at a time: each is single-threaded.

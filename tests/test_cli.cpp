@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "data/text_file.h"
@@ -183,4 +184,23 @@ TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
   std::string svg = read_file(d.path("out/accuracy_vs_length.svg"));
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_NE(read_file(d.path("out/attention.html")).find("<rect"), std::string::npos);
+}
+
+TEST(Cli, DataToyAndStats) {
+  TempDir d;
+  auto a = run_attn("data toy --task reverse --n 50 --min-len 3 --max-len 4 --vocab 3 --out " + d.path("train"));
+  ASSERT_EQ(a.code, 0) << a.err;
+  auto b = run_attn("data toy --task reverse --n 20 --min-len 3 --max-len 4 --vocab 3 --seed 9 --exclude " +
+                    d.path("train.src") + " --out " + d.path("test"));
+  ASSERT_EQ(b.code, 0) << b.err;
+  auto train = read_lines(d.path("train.src"));
+  std::set<std::string> seen(train.begin(), train.end());
+  for (const auto& l : read_lines(d.path("test.src"))) EXPECT_FALSE(seen.count(l)) << l;
+  write_text(d.path("c.json"), R"({"data": {"toy": {"task": "copy", "n_train": 100, "n_valid": 10}, "batch_size": 10}})");
+  auto s = run_attn("--log-level warn data stats --config " + d.path("c.json") + " --dir " + d.path("stats"));
+  ASSERT_EQ(s.code, 0) << s.err;
+  auto j = json::parse(s.out);
+  EXPECT_EQ(j["pairs"], 100);
+  EXPECT_EQ(j["batches"], 10);
+  EXPECT_TRUE(j.contains("padding_ratio"));
 }

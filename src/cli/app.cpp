@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   add_data(app, g, run);
   add_config(app, g, run);
   add_info(app, g, run);
+  add_bench(app, g, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

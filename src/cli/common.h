@@ -28,6 +28,7 @@ void add_compare(CLI::App& app, Globals& g, Runner& run);
 void add_data(CLI::App& app, Globals& g, Runner& run);
 void add_config(CLI::App& app, Globals& g, Runner& run);
 void add_info(CLI::App& app, Globals& g, Runner& run);
+void add_bench(CLI::App& app, Globals& g, Runner& run);
 
 // Console logger (stderr) plus, if given, a file sink.
 void setup_logging(const Globals& g, const std::string& file = "");

@@ -4,11 +4,15 @@
 
 #include "cli/common.h"
 #include "data/tokenizer.h"
+#include "data/stats.h"
+#include "data/text_file.h"
 #include "data/toy.h"
+
+#include <unordered_set>
 
 namespace attn::cli {
 
-void add_data(CLI::App& app, Globals&, Runner& run) {
+void add_data(CLI::App& app, Globals& g, Runner& run) {
   auto* sub = app.add_subcommand("data", "Make toy corpora with gold alignments; train sentencepiece models");
   sub->require_subcommand(1);
   auto spec = std::make_shared<ToySpec>();
@@ -24,9 +28,15 @@ void add_data(CLI::App& app, Globals&, Runner& run) {
   toy->add_option("--vocab", spec->vocab, "symbols")->check(CLI::Range(2, 1000000));
   toy->add_option("--seed", spec->seed, "same seed, same bytes");
   toy->add_option("--out", *out, "output prefix")->required();
-  toy->callback([&run, spec, out] {
-    run = [spec, out] {
-      write_toy(make_toy(*spec), *out);
+  auto exclude = std::make_shared<std::vector<std::string>>();
+  toy->add_option("--exclude", *exclude, "source files whose lines must not be drawn (disjoint test sets)")
+      ->check(CLI::ExistingFile);
+  toy->callback([&run, spec, out, exclude] {
+    run = [spec, out, exclude] {
+      std::unordered_set<std::string> seen;
+      for (const auto& f : *exclude)
+        for (const auto& l : read_lines(f)) seen.insert(join(split_ws(l)));
+      write_toy(make_toy(*spec, exclude->empty() ? nullptr : &seen), *out);
       std::cout << "wrote " << *out << ".src/.tgt/.align (" << spec->n << " " << spec->task << " pairs)\n";
       return static_cast<int>(kOk);
     };
@@ -45,6 +55,20 @@ void add_data(CLI::App& app, Globals&, Runner& run) {
   spm->callback([&run, so] {
     run = [so] {
       std::cout << "wrote " << train_spm(*so) << "\n";
+      return static_cast<int>(kOk);
+    };
+  });
+
+  auto cfg = std::make_shared<std::string>();
+  auto dir = std::make_shared<std::string>();
+  auto* stats = sub->add_subcommand("stats", "Read, segment and batch a config's training data; print JSON statistics");
+  stats->footer("Example:\n  attn data stats --config configs/multi30k_de_en_bahdanau.json --dir runs/stats");
+  stats->add_option("--config,-c", *cfg, "JSON config")->required()->check(CLI::ExistingFile);
+  stats->add_option("--dir", *dir, "where generated data and spm models go (default: output.run_dir)");
+  stats->callback([&run, &g, cfg, dir] {
+    run = [&g, cfg, dir] {
+      Config c = load_config_with(*cfg, {}, g);
+      std::cout << data_stats(c, dir->empty() ? c.output.run_dir : *dir).dump(2) << "\n";
       return static_cast<int>(kOk);
     };
   });

@@ -118,12 +118,15 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
             rep.records.begin(),
             rep.records.begin() + std::min<long>(out_cfg.dump_attention, static_cast<long>(rep.records.size())));
         write_file_atomic(dir + "/attention.html", attention_html("attn evaluate: " + o->src, {{"", shown}}));
+        for (const auto& r : shown)
+          write_file_atomic(dir + "/svg/sentence-" + std::to_string(r.id) + ".svg", heatmap_svg(r));
       }
       if (o->json) {
         std::cout << m.dump(2) << "\n";
         return static_cast<int>(kOk);
       }
       std::printf("%s\n", m["bleu_line"].get<std::string>().c_str());
+      std::printf("signature: %s\n", m["bleu_signature"].get<std::string>().c_str());
       std::printf("chrF2 = %.2f | perplexity %.3f | exact match %.3f | token accuracy %.3f\n", m["chrf"].get<double>(),
                   m["perplexity"].get<double>(), m["exact_match"].get<double>(), m["token_accuracy"].get<double>());
       if (m.contains("attention_entropy"))

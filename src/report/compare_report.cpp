@@ -100,6 +100,10 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   write_file_atomic(dir + "/bleu_vs_length.svg",
                     line_plot_svg("BLEU vs source length (test)", "source length", "BLEU", bleu_series, 0.0, bmax));
   write_file_atomic(dir + "/attention.html", attention_html("attn compare: attention on test sentences", sections));
+  for (const auto& sec : sections)
+    for (const auto& r : sec.records)
+      write_file_atomic(dir + "/svg/" + sec.heading.substr(0, sec.heading.find(' ')) + "-" + std::to_string(r.id) + ".svg",
+                        heatmap_svg(r, sec.heading + " #" + std::to_string(r.id)));
 
   // report.md
   std::ostringstream md;

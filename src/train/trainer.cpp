@@ -252,6 +252,9 @@ TrainResult Loop::run() {
     ReadStats st;
     auto pairs = read_parallel(c_.data.train_src, c_.data.train_tgt, c_.data.skip_empty, &st);
     text_ = build_text_model(c_, pairs, o_.run_dir);
+    // Human-readable copies; the checkpoint holds the authoritative ones.
+    write_file_atomic((fs::path(o_.run_dir) / "vocab.src.txt").string(), join(text_.src_vocab.tokens(), "\n") + "\n");
+    write_file_atomic((fs::path(o_.run_dir) / "vocab.tgt.txt").string(), join(text_.tgt_vocab.tokens(), "\n") + "\n");
     torch::manual_seed(static_cast<uint64_t>(c_.train.seed));
     model_ = Seq2Seq(c_.model, text_.src_vocab.size(), text_.tgt_vocab.size());
     model_->to(o_.device);

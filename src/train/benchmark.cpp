@@ -1,0 +1,100 @@
+#include "train/benchmark.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "data/batch.h"
+#include "data/vocab.h"
+#include "model/loss.h"
+#include "model/seq2seq.h"
+#include "search/search.h"
+
+namespace attn {
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
+  torch::manual_seed(static_cast<uint64_t>(o.seed));
+  Seq2Seq model(mc, o.vocab, o.vocab);
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-4));
+  // Reverse-task batches: random symbols, lengths uniform in [min_len, max_len].
+  auto make = [&](int k) {
+    std::vector<Example> ex;
+    auto len = torch::randint(o.min_len, o.max_len + 1, {o.batch});
+    for (int i = 0; i < o.batch; ++i) {
+      int n = static_cast<int>(len[i].item<int64_t>());
+      auto ids = torch::randint(4, o.vocab, {n});
+      Example e;
+      for (int j = 0; j < n; ++j) e.src.push_back(static_cast<int>(ids[j].item<int64_t>()));
+      e.tgt.assign(e.src.rbegin(), e.src.rend());
+      e.line = k * o.batch + i;
+      ex.push_back(e);
+    }
+    std::vector<int> idx(ex.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
+    return make_batch(ex, idx);
+  };
+  std::vector<Batch> batches;
+  for (int k = 0; k < o.warmup + o.repeats; ++k) batches.push_back(make(k));
+  std::vector<double> ms;
+  int64_t tokens = 0, sentences = 0;
+  SearchOptions so;
+  so.beam = o.what == "beam" ? o.beam : 1;
+  so.max_len_ratio = 1.0;
+  so.max_len_add = 0;  // decode exactly as long as the reference could be: comparable work
+  for (int k = 0; k < o.warmup + o.repeats; ++k) {
+    const Batch& b = batches[static_cast<size_t>(k)];
+    auto t0 = std::chrono::steady_clock::now();
+    if (o.what == "train") {
+      model->train();
+      opt.zero_grad();
+      auto out = model->forward(b);
+      seq2seq_loss(out.logits, b.tgt_out, out.attention, 0.0, 0.0).loss.backward();
+      torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+      opt.step();
+    } else {
+      model->eval();
+      search(*model, b, so);
+    }
+    double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (k >= o.warmup) {
+      ms.push_back(dt);
+      tokens += b.tgt_tokens;
+      sentences += b.size();
+    }
+  }
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  double median = sorted[sorted.size() / 2];
+  double total_s = 0;
+  for (double x : ms) total_s += x / 1000.0;
+  json j = {{"model", mc.type},
+            {"attention", mc.type == "bottleneck" ? "none" : mc.attention.score},
+            {"input_feeding", mc.input_feeding},
+            {"what", o.what},
+            {"emb", mc.emb},
+            {"hidden", mc.hidden},
+            {"dec_hidden", mc.dec_hidden},
+            {"batch", o.batch},
+            {"len", std::to_string(o.min_len) + "-" + std::to_string(o.max_len)},
+            {"vocab", o.vocab},
+            {"parameters", model->parameter_count()},
+            {"ms_per_batch_median", median},
+            {"repeats", o.repeats},
+            {"threads", at::get_num_threads()},
+            {"peak_rss_mib", peak_rss_mib()}};
+  if (o.what == "train")
+    j["target_tokens_per_sec"] = static_cast<double>(tokens) / total_s;
+  else
+    j["sentences_per_sec"] = static_cast<double>(sentences) / total_s;
+  if (o.what == "beam") j["beam"] = o.beam;
+  return j;
+}
+
+}  // namespace attn

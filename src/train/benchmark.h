@@ -1,0 +1,29 @@
+// Timing of training updates and decoding on synthetic batches, for
+// scripts/bench*.sh and the closing numbers of performance work. Medians
+// over repeats, warm-up excluded. Never used by tests as a pass/fail bound.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "config/config.h"
+
+namespace attn {
+
+struct BenchOptions {
+  std::string what = "train";  // train | greedy | beam
+  int batch = 64;
+  int min_len = 30, max_len = 30;  // source lengths; targets the same (reverse task)
+  int vocab = 1000;
+  int beam = 5;
+  int warmup = 3, repeats = 10;
+  int seed = 1;
+};
+
+// One JSON object: model, parameters, median ms per batch, tokens/s or
+// sentences/s, peak RSS, threads.
+nlohmann::json run_benchmark(const ModelConfig& model, const BenchOptions& o);
+
+// Peak resident set size of this process so far, in MiB.
+double peak_rss_mib();
+
+}  // namespace attn

@@ -1,0 +1,120 @@
+// Reports a person opens: SVG heatmaps, plots, and attention.html rendered
+// by a real browser (Debian's chromium, headless) into a non-blank picture.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+
+#include "data/text_file.h"
+#include "report/attention_record.h"
+#include "report/svg.h"
+#include "test_util.h"
+
+using namespace attn;
+
+namespace {
+
+AttentionRecord record() {
+  AttentionRecord r;
+  r.id = 7;
+  r.src = {"a", "<b>", "c", "</s>"};
+  r.tgt = {"c", "b", "a"};
+  r.weights = torch::tensor(std::vector<float>{0, 0, 1, 0, 0, .9f, .1f, 0, .7f, .2f, 0, .1f}).view({3, 4});
+  r.gold = parse_pharaoh("2-0 1-1 0?2");
+  return r;
+}
+
+// Decodes an 8-bit RGB/RGBA PNG; returns the share of non-white pixels.
+double non_white_share(const std::string& png) {
+  auto u32 = [&](size_t p) {
+    return (uint32_t(uint8_t(png[p])) << 24) | (uint32_t(uint8_t(png[p + 1])) << 16) |
+           (uint32_t(uint8_t(png[p + 2])) << 8) | uint32_t(uint8_t(png[p + 3]));
+  };
+  uint32_t w = 0, h = 0;
+  int channels = 0;
+  std::string idat;
+  for (size_t p = 8; p + 8 <= png.size();) {
+    uint32_t len = u32(p);
+    std::string type = png.substr(p + 4, 4);
+    if (type == "IHDR") {
+      w = u32(p + 8), h = u32(p + 12);
+      EXPECT_EQ(uint8_t(png[p + 16]), 8) << "bit depth";
+      int ct = uint8_t(png[p + 17]);
+      channels = ct == 6 ? 4 : ct == 2 ? 3 : 0;
+    }
+    if (type == "IDAT") idat += png.substr(p + 8, len);
+    p += 12 + len;
+  }
+  if (!w || !channels) return -1;
+  size_t stride = w * channels;
+  std::string raw((stride + 1) * h, '\0');
+  uLongf n = raw.size();
+  if (uncompress(reinterpret_cast<Bytef*>(raw.data()), &n, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) != Z_OK)
+    return -1;
+  std::vector<uint8_t> prev(stride, 0), cur(stride);
+  size_t dark = 0;
+  for (uint32_t y = 0; y < h; ++y) {
+    uint8_t f = uint8_t(raw[y * (stride + 1)]);
+    for (size_t x = 0; x < stride; ++x) {
+      int a = x >= size_t(channels) ? cur[x - channels] : 0, b = prev[x], c = x >= size_t(channels) ? prev[x - channels] : 0;
+      int v = uint8_t(raw[y * (stride + 1) + 1 + x]);
+      int pr = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : [&] {
+        int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }();
+      cur[x] = uint8_t(v + pr);
+    }
+    for (uint32_t x = 0; x < w; ++x)
+      if (cur[x * channels] < 230 || cur[x * channels + 1] < 230 || cur[x * channels + 2] < 230) ++dark;
+    prev = cur;
+  }
+  return double(dark) / (double(w) * h);
+}
+
+}  // namespace
+
+TEST(Report, HeatmapSvgHasCellsTokensEntropyAndGold) {
+  std::string svg = heatmap_svg(record(), "demo");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  size_t cells = 0;
+  for (size_t p = svg.find("<title>"); p != std::string::npos; p = svg.find("<title>", p + 1)) ++cells;
+  EXPECT_EQ(cells, 12u);
+  EXPECT_NE(svg.find("&lt;b&gt;"), std::string::npos);     // tokens escaped
+  EXPECT_NE(svg.find("rgb(0,0,255)"), std::string::npos);  // weight 1 is darkest
+  EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);  // possible link dashed
+  EXPECT_NE(svg.find(">0.33<"), std::string::npos);         // entropy of row 2 (0.9/0.1)
+}
+
+TEST(Report, AlignmentJsonLine) {
+  auto j = record().to_json();
+  EXPECT_EQ(j["id"], 7);
+  EXPECT_EQ(j["weights"].size(), 3u);
+  EXPECT_EQ(j["argmax"], "2-0 1-1 0-2");
+  EXPECT_EQ(j["entropy"][0], 0.0);
+  EXPECT_NEAR(j["entropy_normalised"][1].get<double>(), (-(0.9 * std::log(0.9)) - 0.1 * std::log(0.1)) / std::log(4.0), 1e-6);
+  EXPECT_EQ(j["gold"], "1-1 2-0");  // sorted by source position
+}
+
+TEST(Report, LinePlot) {
+  std::string svg = line_plot_svg("t", "x", "y", {{"m1", {1, 2}, {0.5, 1}}, {"m2", {1, 2}, {0, 0.2}}}, 0, 1);
+  EXPECT_EQ(svg.find("<polyline", svg.find("<polyline") + 1) != std::string::npos, true);
+  EXPECT_NE(svg.find(">m2<"), std::string::npos);
+}
+
+TEST(Report, AttentionPageRendersInHeadlessChromium) {
+  const char* chromium = "/usr/bin/chromium";
+  if (!std::filesystem::exists(chromium)) GTEST_SKIP() << "chromium not installed (scripts/setup.sh --test installs it)";
+  attn::test::TempDir d;
+  write_file_atomic(d.path("attention.html"), attention_html("test page", {{"model", {record(), record()}}}));
+  std::string png = d.path("shot.png");
+  std::string cmd = std::string(chromium) +
+                    " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
+                    " --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=" + d.path("profile") +
+                    " --window-size=900,700 --screenshot=" + png + " file://" + d.path("attention.html") +
+                    " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE(std::filesystem::exists(png));
+  double share = non_white_share(read_file(png));
+  EXPECT_GT(share, 0.01) << "the page rendered (almost) blank";
+  EXPECT_LT(share, 0.9);
+}
