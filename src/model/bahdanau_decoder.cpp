@@ -53,8 +53,10 @@ DecoderOutput BahdanauDecoderImpl::forward(const EncoderOutput& enc, const Tenso
   int64_t T = tgt_in.size(1);
   std::vector<Tensor> hs, cs, ws;
   hs.reserve(T), cs.reserve(T), ws.reserve(T);
+  // unbind once: a select per step would zero-fill all of embs per step in backward.
+  std::vector<Tensor> steps = embs.unbind(1);
   for (int64_t t = 0; t < T; ++t) {
-    auto [c, w] = advance(mem, st, embs.select(1, t));
+    auto [c, w] = advance(mem, st, steps[static_cast<size_t>(t)]);
     hs.push_back(st.hidden);
     cs.push_back(c);
     ws.push_back(w);

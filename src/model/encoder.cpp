@@ -10,28 +10,37 @@ using torch::Tensor;
 EncoderImpl::EncoderImpl(int64_t vocab, int64_t emb, int64_t hidden_, int64_t layers, double dropout)
     : hidden(hidden_) {
   embed = register_module("embed", nn::Embedding(nn::EmbeddingOptions(vocab, emb).padding_idx(Vocab::kPad)));
-  rnn = register_module("rnn", nn::GRU(nn::GRUOptions(emb, hidden)
-                                           .num_layers(layers)
-                                           .bidirectional(true)
-                                           .batch_first(true)
-                                           .dropout(layers > 1 ? dropout : 0.0)));
+  for (int64_t l = 0; l < layers; ++l) {
+    int64_t in = l == 0 ? emb : 2 * hidden;
+    fwd.push_back(register_module("fwd" + std::to_string(l), nn::GRU(nn::GRUOptions(in, hidden).batch_first(true))));
+    bwd.push_back(register_module("bwd" + std::to_string(l), nn::GRU(nn::GRUOptions(in, hidden).batch_first(true))));
+  }
   drop = register_module("drop", nn::Dropout(dropout));
 }
 
 EncoderOutput EncoderImpl::forward(const Tensor& src, const Tensor& src_len) {
+  const int64_t B = src.size(0), S = src.size(1);
+  Tensor pos = torch::arange(S, src_len.options()).unsqueeze(0);  // [1, S]
+  Tensor len = src_len.unsqueeze(1);                              // [B, 1]
+  Tensor mask = pos < len;                                        // [B, S]
+  // Position s of the reversed sentence reads position len-1-s; padding stays put.
+  Tensor rev = torch::where(mask, len - 1 - pos, pos.expand({B, S}));
+  auto reverse = [&](const Tensor& x) { return x.gather(1, rev.unsqueeze(-1).expand({B, S, x.size(2)})); };
+
   Tensor x = drop(embed(src));  // [B, S, E]
-  auto packed = nn::utils::rnn::pack_padded_sequence(x, src_len.to(torch::kCPU), /*batch_first=*/true,
-                                                     /*enforce_sorted=*/false);
-  auto [out_packed, h_n] = rnn->forward_with_packed_input(packed);
-  Tensor states = std::get<0>(nn::utils::rnn::pad_packed_sequence(out_packed, /*batch_first=*/true, 0.0,
-                                                                  src.size(1)));
-  int64_t L = h_n.size(0);  // 2 * layers: ..., last fwd, last bwd
+  Tensor f, b;
+  for (size_t l = 0; l < fwd.size(); ++l) {
+    if (l > 0) x = drop(x);
+    f = std::get<0>(fwd[l]->forward(x));                  // [B, S, H]
+    b = reverse(std::get<0>(bwd[l]->forward(reverse(x))));  // [B, S, H]
+    x = torch::cat({f, b}, 2);
+  }
   EncoderOutput o;
-  o.states = states;
-  o.last_fwd = h_n[L - 2];
-  o.first_bwd = h_n[L - 1];
+  o.mask = mask;
   o.src_len = src_len;
-  o.mask = torch::arange(src.size(1), src_len.options()).unsqueeze(0) < src_len.unsqueeze(1);
+  o.states = x * mask.unsqueeze(-1).to(x.scalar_type());
+  o.last_fwd = f.gather(1, (len - 1).unsqueeze(-1).expand({B, 1, hidden})).squeeze(1);
+  o.first_bwd = b.select(1, 0);
   return o;
 }
 

@@ -1,5 +1,8 @@
-// Bidirectional multi-layer GRU encoder over packed sequences, so padding
-// never changes a result.
+// Bidirectional multi-layer GRU encoder. Padding never changes a result:
+// the forward GRU reads each sentence from its start (padding comes after
+// it), and the backward GRU reads each sentence reversed within its own
+// length. This avoids packed sequences, whose backward pass zero-fills the
+// whole packed input once per time step (measured: most of a training step).
 #pragma once
 #include <torch/torch.h>
 
@@ -19,7 +22,7 @@ class EncoderImpl : public torch::nn::Module {
   EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& src_len);
   int64_t hidden;
   torch::nn::Embedding embed{nullptr};
-  torch::nn::GRU rnn{nullptr};
+  std::vector<torch::nn::GRU> fwd, bwd;  // one unidirectional GRU per layer and direction
   torch::nn::Dropout drop{nullptr};
 };
 TORCH_MODULE(Encoder);

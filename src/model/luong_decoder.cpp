@@ -50,8 +50,9 @@ DecoderOutput LuongDecoderImpl::forward(const EncoderOutput& enc, const Tensor& 
     auto [mem, st] = start(enc);
     Tensor embs = drop(embed(tgt_in));
     std::vector<Tensor> hts, ws;
+    std::vector<Tensor> steps = embs.unbind(1);  // not select(): see the Bahdanau decoder
     for (int64_t t = 0; t < tgt_in.size(1); ++t) {
-      st.hidden = cell(torch::cat({embs.select(1, t), st.feed}, 1), st.hidden);
+      st.hidden = cell(torch::cat({steps[static_cast<size_t>(t)], st.feed}, 1), st.hidden);
       Tensor pos = attention->uses_positions() ? torch::full({1}, t, torch::kLong) : Tensor();
       auto [ht, w] = attend(mem, st.hidden.unsqueeze(1), pos);
       st.feed = ht.squeeze(1);
