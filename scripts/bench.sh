@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Speed of attn against a plain-PyTorch implementation of the same models
+# (scripts/bench/reference.py), in one run, same BLAS, same threads.
+# Prints one JSON object per measurement, writes bench/results.jsonl, and
+# ends with a table of ratios (attn / PyTorch; latency: PyTorch / attn).
+#   scripts/bench.sh            # small and medium sizes
+#   scripts/bench.sh small      # one size
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --bench
+scripts/build.sh >/dev/null
+SIZES=${*:-small medium}
+mkdir -p bench
+OUT=bench/results.jsonl
+: > "$OUT"
+REPEATS=${REPEATS:-7}
+
+run() {  # size model what batch extra...
+  local size=$1 model=$2 what=$3 batch=$4; shift 4
+  local dims
+  if [ "$size" = small ]; then
+    dims="--emb 64 --hidden 128 --batch $batch --min-len 5 --max-len 50 --vocab 24"
+  else
+    dims="--emb 256 --hidden 512 --batch $batch --min-len 8 --max-len 30 --vocab 8000"
+  fi
+  local reps=$REPEATS
+  if [ "$size" = medium ] && [ "$what" = train ]; then reps=3; fi
+  for impl in attn pytorch; do
+    local line
+    if [ $impl = attn ]; then
+      line=$(./build/attn --threads 1 bench --model "$model" --what "$what" $dims --repeats $reps --warmup 2 "$@")
+      line=$(echo "$line" | sed 's/^{/{"impl":"attn",/')
+    else
+      line=$(/usr/bin/python3 scripts/bench/reference.py --threads 1 --model "$model" --what "$what" $dims --repeats $reps --warmup 2 "$@")
+    fi
+    line=$(echo "$line" | sed "s/^{/{\"size\":\"$size\",\"blas\":\"$(basename "$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)" | sed 's/"//g')\",\"blas_path\":\"$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)\",/")
+    echo "$line" | tee -a "$OUT"
+  done
+}
+
+for size in $SIZES; do
+  for model in bottleneck bahdanau luong; do
+    run "$size" "$model" train 64
+    run "$size" "$model" greedy 64
+    run "$size" "$model" beam 64 --beam 5
+    run "$size" "$model" greedy 1
+  done
+done
+
+/usr/bin/python3 - "$OUT" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+key = lambda r: (r["size"], r["model"], r["what"], r["batch"])
+by = {}
+for r in rows:
+    by.setdefault(key(r), {})[r["impl"]] = r
+print("\n| size | model | measurement | attn | pytorch | ratio |\n|---|---|---|---|---|---|")
+for k, v in by.items():
+    if "attn" not in v or "pytorch" not in v:
+        continue
+    a, p = v["attn"], v["pytorch"]
+    size, model, what, batch = k
+    if batch == 1:
+        name, av, pv = "greedy ms/sentence, batch 1", a["ms_per_batch_median"], p["ms_per_batch_median"]
+        ratio = pv / av
+    elif what == "train":
+        name, av, pv = "train target tok/s", a["target_tokens_per_sec"], p["target_tokens_per_sec"]
+        ratio = av / pv
+    else:
+        name, av, pv = f"{what} sent/s, batch {batch}", a["sentences_per_sec"], p["sentences_per_sec"]
+        ratio = av / pv
+    print(f"| {size} | {model} | {name} | {av:.1f} | {pv:.1f} | {ratio:.2f}x |")
+PY

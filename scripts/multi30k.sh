@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Multi30k German->English recipe: train with validation-based early stopping
+# and the best checkpoint, then translate test2016 (greedy and beam 5) and
+# score it (sacreBLEU-style BLEU, chrF, per-length BLEU, attention entropy,
+# attention.html for 20 sentences). The corpus is read from ../shared.
+#   scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=bahdanau
+MINUTES=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --minutes) MINUTES=$2; shift 2 ;;
+    bahdanau|luong|bottleneck) MODEL=$1; shift ;;
+    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N]" >&2; exit 2 ;;
+  esac
+done
+DATA=../shared/data/multi30k
+for f in train.de.gz train.en.gz val.de.gz val.en.gz test_2016_flickr.de.gz test_2016_flickr.en.gz; do
+  [ -f "$DATA/$f" ] || { echo "error: $DATA/$f: missing (Multi30k is expected in ../shared/data/multi30k)" >&2; exit 1; }
+done
+scripts/setup.sh
+scripts/build.sh >/dev/null
+CONFIG=configs/multi30k_de_en_$MODEL.json
+RUN=runs/multi30k_$MODEL
+SET=()
+[ -n "$MINUTES" ] && SET=(--set "train.max_minutes=$MINUTES")
+A=./build/attn
+$A --threads 1 train --config "$CONFIG" --run-dir "$RUN" "${SET[@]}"
+CK=$RUN/checkpoints/best.ckpt
+[ -f "$CK" ] || CK=$RUN/checkpoints/last.ckpt
+TEST_SRC=$DATA/test_2016_flickr.de.gz
+TEST_REF=$DATA/test_2016_flickr.en.gz
+VAL_SRC=$DATA/val.de.gz
+VAL_REF=$DATA/val.en.gz
+for beam in 1 5; do
+  $A --log-level warn evaluate --checkpoint "$CK" --src "$TEST_SRC" --ref "$TEST_REF" --beam $beam \
+     --out "$RUN/test_beam$beam" > "$RUN/test_beam$beam.txt"
+  $A --log-level warn evaluate --checkpoint "$CK" --src "$VAL_SRC" --ref "$VAL_REF" --beam $beam \
+     --out "$RUN/val_beam$beam" > "$RUN/val_beam$beam.txt"
+done
+start=$(date +%s.%N)
+$A --log-level warn translate --checkpoint "$CK" --input "$TEST_SRC" --output "$RUN/test2016.beam5.en" --beam 5
+end=$(date +%s.%N)
+/usr/bin/python3 - "$RUN" "$MODEL" "$start" "$end" <<'PY'
+import json, sys
+run, model, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+s = json.load(open(f"{run}/summary.json"))
+m = {k: json.load(open(f"{run}/{k}/metrics.json")) for k in ["val_beam1", "val_beam5", "test_beam1", "test_beam5"]}
+h = m["test_beam5"].get("attention_entropy", {}).get("nats", {}).get("mean")
+row = {"model": model, "parameters": s["parameters"], "train_minutes": round(s["wall_seconds"] / 60, 1),
+       "train_tokens_per_sec": round(s["tokens_per_sec"]), "steps": s["steps"],
+       "val_bleu_greedy": round(m["val_beam1"]["bleu"], 2), "val_bleu_beam5": round(m["val_beam5"]["bleu"], 2),
+       "test_bleu_greedy": round(m["test_beam1"]["bleu"], 2), "test_bleu_beam5": round(m["test_beam5"]["bleu"], 2),
+       "test_chrf_greedy": round(m["test_beam1"]["chrf"], 2), "test_chrf_beam5": round(m["test_beam5"]["chrf"], 2),
+       "val_chrf_beam5": round(m["val_beam5"]["chrf"], 2),
+       "test_attention_entropy": None if h is None else round(h, 3),
+       "translate_beam5_seconds": round(end - start, 1)}
+json.dump(row, open(f"{run}/results.json", "w"), indent=2)
+print(json.dumps(row, indent=2))
+print(m["test_beam5"]["bleu_line"], "(test2016, beam 5)")
+print("signature:", m["test_beam5"]["bleu_signature"])
+PY
+echo "attention of 20 test sentences: $RUN/test_beam5/attention.html"
