@@ -14,6 +14,7 @@ mkdir -p bench
 OUT=bench/results.jsonl
 : > "$OUT"
 REPEATS=${REPEATS:-7}
+BLAS=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)
 
 run() {  # size model what batch extra...
   local size=$1 model=$2 what=$3 batch=$4; shift 4
@@ -33,7 +34,7 @@ run() {  # size model what batch extra...
     else
       line=$(/usr/bin/python3 scripts/bench/reference.py --threads 1 --model "$model" --what "$what" $dims --repeats $reps --warmup 2 "$@")
     fi
-    line=$(echo "$line" | sed "s/^{/{\"size\":\"$size\",\"blas\":\"$(basename "$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)" | sed 's/"//g')\",\"blas_path\":\"$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)\",/")
+    line=$(echo "$line" | sed "s|^{|{\"size\":\"$size\",\"blas\":\"$BLAS\",|")
     echo "$line" | tee -a "$OUT"
   done
 }

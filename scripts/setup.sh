@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   libtorch-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsentencepiece-dev sentencepiece libgtest-dev cmake ninja-build zlib1g-dev
+  libgloo-dev  # headers for LibTorch's c10d Gloo process group (data-parallel training)
   clang-14
   # A fast BLAS: libtorch links libblas.so.3, which is netlib's reference
   # implementation (~4 GFLOPS) unless an alternative is installed. BLIS

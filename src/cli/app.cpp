@@ -13,6 +13,7 @@
 #include "cli/common.h"
 #include "data/errors.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace attn::cli {
@@ -24,6 +25,7 @@ void setup_logging(const Globals& g, const std::string& file) {
   auto logger = std::make_shared<spdlog::logger>("attn", sinks.begin(), sinks.end());
   logger->set_pattern("[%H:%M:%S] %^%l%$: %v");
   logger->set_level(spdlog::level::from_str(g.log_level));
+  logger->flush_on(spdlog::level::info);  // train.log is read while training runs
   spdlog::set_default_logger(logger);
 }
 
@@ -109,6 +111,9 @@ int main(int argc, char** argv) {
     for (const auto& p : e.problems()) std::cerr << "error: " << p << "\n";
     return kUsageError;
   } catch (const DataError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kRuntimeError;
+  } catch (const DistError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kRuntimeError;
   } catch (const CheckpointError& e) {

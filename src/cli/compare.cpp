@@ -1,7 +1,4 @@
-#include <spawn.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
-#include <fcntl.h>
 
 #include <chrono>
 #include <cstdio>
@@ -9,11 +6,10 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "cli/process.h"
 #include "report/compare_report.h"
 #include "train/compare.h"
 #include "train/trainer.h"
-
-extern char** environ;
 
 namespace attn::cli {
 
@@ -22,7 +18,6 @@ namespace {
 // One `attn train` child per model, `parallel` at a time, each on one
 // thread: on this kind of machine 2 processes x 1 thread beat 1 x 2.
 void train_in_processes(const ComparePlan& plan, int parallel, const Globals& g) {
-  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   struct Child {
     pid_t pid;
     std::string name, log;
@@ -35,31 +30,19 @@ void train_in_processes(const ComparePlan& plan, int parallel, const Globals& g)
       const auto& e = plan.models[next++];
       std::string dir = e.config.output.run_dir;
       std::string log = dir + "/console.log";
-      std::vector<std::string> args = {self, "--threads", "1", "--log-level", g.log_level, "train", "--config",
-                                       dir + "/train_config.json", "--run-dir", dir};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      posix_spawn_file_actions_t fa;
-      posix_spawn_file_actions_init(&fa);
-      posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      posix_spawn_file_actions_adddup2(&fa, 1, 2);
-      pid_t pid;
-      int rc = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
-      posix_spawn_file_actions_destroy(&fa);
-      if (rc != 0) throw std::runtime_error("cannot start training process for " + e.name);
+      pid_t pid = spawn_self({"--threads", "1", "--log-level", g.log_level, "train", "--config",
+                              dir + "/train_config.json", "--run-dir", dir},
+                             log);
       spdlog::info("training {} (pid {}, log {})", e.name, pid, log);
       running.push_back({pid, e.name, log});
     }
-    int status = 0;
-    pid_t done = waitpid(-1, &status, 0);
-    if (done < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
+    std::vector<pid_t> pids;
+    for (const auto& c : running) pids.push_back(c.pid);
+    bool ok = false;
+    pid_t done = wait_any(pids, ok);
+    if (done < 0) break;
     for (auto it = running.begin(); it != running.end(); ++it) {
       if (it->pid != done) continue;
-      bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       if (ok)
         spdlog::info("{} finished", it->name);
       else

@@ -1,4 +1,5 @@
 #include <spdlog/spdlog.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -6,6 +7,8 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "cli/process.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace attn::cli {
@@ -63,6 +66,8 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
     bool resume = false;
     std::vector<std::string> sets;
     long stop_after = 0;
+    int world = 1, rank = 0, nproc = 0;
+    std::string master = "127.0.0.1:29500";
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("--config,-c", o->config, "JSON config")->required()->check(CLI::ExistingFile);
@@ -70,6 +75,11 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
   sub->add_flag("--resume", o->resume, "continue from RUN_DIR/checkpoints/last.ckpt exactly");
   sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
   sub->add_option("--stop-after", o->stop_after, "stop as if interrupted after N updates (for testing resume)");
+  sub->add_option("--nproc", o->nproc, "data-parallel over N local processes (1 thread each)")->check(CLI::Range(1, 64));
+  sub->add_option("--world-size", o->world, "data-parallel: number of processes in all")->check(CLI::Range(1, 4096));
+  sub->add_option("--rank", o->rank, "data-parallel: this process's rank (0 validates and writes)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--master", o->master, "data-parallel: HOST:PORT where rank 0 listens");
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       Config c = load_config_with(o->config, o->sets, g);
@@ -84,7 +94,38 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
       to.resume = o->resume;
       to.stop_at_step = o->stop_after;
       to.observer = &obs;
-      TrainResult r = train(c, to);
+      to.dist = {o->world, o->rank, o->master, c.train.dist_backend, c.train.dist_timeout};
+      std::vector<pid_t> workers;
+      if (o->nproc > 1) {
+        // Ranks 1..N-1 are children running this same command; this process is rank 0.
+        to.dist.world = o->nproc;
+        to.dist.rank = 0;
+        to.dist.master = "127.0.0.1:" + std::to_string(free_local_port());
+        for (int r = 1; r < o->nproc; ++r) {
+          std::vector<std::string> args = {"--threads", "1", "--log-level", g.log_level, "train", "--config", o->config,
+                                           "--run-dir", dir, "--world-size", std::to_string(o->nproc), "--rank",
+                                           std::to_string(r), "--master", to.dist.master};
+          if (o->resume) args.push_back("--resume");
+          if (o->stop_after) args.insert(args.end(), {"--stop-after", std::to_string(o->stop_after)});
+          for (const auto& s : o->sets) args.insert(args.end(), {"--set", s});
+          if (g.seed >= 0) args.insert(args.begin(), {"--seed", std::to_string(g.seed)});
+          workers.push_back(spawn_self(args, dir + "/rank" + std::to_string(r) + ".log"));
+        }
+        spdlog::info("data-parallel over {} processes at {} (logs {}/rank*.log)", o->nproc, to.dist.master, dir);
+      }
+      TrainResult r;
+      try {
+        r = train(c, to);
+      } catch (...) {
+        for (pid_t p : workers) kill(p, SIGTERM);
+        throw;
+      }
+      for (size_t k = 0; k < workers.size(); ++k) {
+        bool ok = false;
+        pid_t p = wait_any(workers, ok);
+        if (p > 0 && !ok) throw std::runtime_error("a data-parallel worker failed; see " + dir + "/rank*.log");
+      }
+      if (to.dist.rank != 0) return static_cast<int>(kOk);  // rank 0 reports
       if (isatty(fileno(stdout))) std::printf("\r\033[K");
       if (r.interrupted) {
         std::printf("stopped at step %lld; checkpoint %s. Resume with: attn train --config %s --run-dir %s --resume\n",

@@ -154,6 +154,8 @@ struct TrainConfig {
   double entropy_lambda = 0.0;
   int dump_sentences = 5;
   int seed = 42;
+  std::string dist_backend = "gloo";
+  double dist_timeout = 300;
   template <class V> void visit(V& v) {
     v.choice("optimizer", optimizer, {"adam", "sgd", "adadelta"}, "optimiser");
     v.num("lr", lr, 0.0, 100.0, "learning rate (adadelta: 1.0)");
@@ -177,6 +179,9 @@ struct TrainConfig {
     v.num("entropy_lambda", entropy_lambda, -100.0, 100.0, "loss += lambda * mean attention entropy");
     v.num("dump_sentences", dump_sentences, 0, 1000, "validation sentences whose attention is dumped");
     v.num("seed", seed, 0, 2147483647, "random seed");
+    v.choice("dist_backend", dist_backend, {"gloo", "nccl"}, "data-parallel backend (nccl: CUDA builds)");
+    v.num("dist_timeout", dist_timeout, 1.0, 86400.0,
+          "data-parallel: seconds to wait for a peer (connect, or a step; > a validation's time)");
   }
 };
 

@@ -67,7 +67,8 @@ Config materialise_toy_data(const Config& c0, const std::string& dir) {
   return c;
 }
 
-TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, const std::string& dir) {
+TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, const std::string& dir,
+                           bool reuse_existing) {
   TextModel tm;
   if (c.data.tokenizer == "spm") {
     const auto& s = c.data.spm;
@@ -79,6 +80,8 @@ TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, 
       o.vocab_size = s.vocab_size;
       o.character_coverage = s.character_coverage;
       o.seed = c.train.seed;
+      if (reuse_existing && fs::exists(o.model_prefix + ".model"))
+        return std::make_shared<SpmTokenizer>(read_file(o.model_prefix + ".model"));
       spdlog::info("training sentencepiece model {} ({} {}, vocab {})", o.model_prefix + ".model", s.model_type,
                    s.joint ? "joint" : "separate", s.vocab_size);
       return std::make_shared<SpmTokenizer>(read_file(train_spm(o)));

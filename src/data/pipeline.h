@@ -28,8 +28,11 @@ struct TextModel {
 Config materialise_toy_data(const Config& c, const std::string& dir);
 
 // Tokenizers and vocabularies from the training pairs (spm models are
-// trained into DIR/spm when the tokenizer is "spm").
-TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, const std::string& dir);
+// trained into DIR/spm when the tokenizer is "spm"; with reuse_existing, a
+// model already there is loaded instead: what data-parallel ranks do after
+// rank 0 trained it).
+TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, const std::string& dir,
+                           bool reuse_existing = false);
 
 // A corpus read, checked and encoded; length limits 0 = none.
 Corpus load_corpus(const std::string& src, const std::string& tgt, const TextModel& tm, bool skip_empty,

@@ -7,31 +7,11 @@ namespace attn {
 namespace nn = torch::nn;
 using torch::Tensor;
 
-namespace {
-Tensor attend_values(const Tensor& weights, const Tensor& values);
-Tensor dot_scores(const Tensor& query, const Tensor& keys);
-}  // namespace
 
 AttentionMemory AttentionMemory::index_select(const Tensor& idx) const {
   return {values.index_select(0, idx), proj_keys.index_select(0, idx), mask.index_select(0, idx),
           src_len.index_select(0, idx)};
 }
-
-namespace {
-// For one query per sentence (a decoder step), CPU bmm loops over the batch
-// with one tiny GEMM each; a broadcast multiply and a sum is several times
-// faster (measured: bmm was the largest cost of a Bahdanau training step).
-// With many queries per sentence bmm is the better kernel.
-Tensor attend_values(const Tensor& weights, const Tensor& values) {
-  if (weights.size(1) == 1) return (weights.transpose(1, 2) * values).sum(1, /*keepdim=*/true);  // [B, 1, K]
-  return torch::bmm(weights, values);
-}
-
-Tensor dot_scores(const Tensor& query, const Tensor& keys) {
-  if (query.size(1) == 1) return (keys * query).sum(-1).unsqueeze(1);  // [B, 1, S]
-  return torch::bmm(query, keys.transpose(1, 2));
-}
-}  // namespace
 
 AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemory& mem, const Tensor& positions,
                                        const Tensor& coverage) {
@@ -43,7 +23,7 @@ AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemor
   scores = scores.masked_fill(mem.mask.logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
   Tensor weights = torch::softmax(scores, -1);
   Tensor used = dropout_ > 0 && is_training() ? torch::dropout(weights, dropout_, true) : weights;
-  return {attend_values(used, mem.values), weights};
+  return {torch::bmm(used, mem.values), weights};  // [B, T, S] x [B, S, K]
 }
 
 // --- additive -------------------------------------------------------------
@@ -70,7 +50,7 @@ Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& 
 // --- dot / general ----------------------------------------------------------
 
 Tensor DotAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor&) {
-  return dot_scores(query, mem.proj_keys);  // q^T h: [B, T, S]
+  return torch::bmm(query, mem.proj_keys.transpose(1, 2));  // q^T h: [B, T, Q] x [B, Q, S]
 }
 
 GeneralAttentionImpl::GeneralAttentionImpl(int64_t query_dim, int64_t key_dim, double temperature, double dropout)
@@ -81,7 +61,7 @@ GeneralAttentionImpl::GeneralAttentionImpl(int64_t query_dim, int64_t key_dim, d
 Tensor GeneralAttentionImpl::project_keys(const Tensor& values) { return key_layer(values); }  // W h: [B, S, Q]
 
 Tensor GeneralAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor&) {
-  return dot_scores(query, mem.proj_keys);  // q^T (W h)
+  return torch::bmm(query, mem.proj_keys.transpose(1, 2));  // q^T (W h)
 }
 
 // --- location ---------------------------------------------------------------

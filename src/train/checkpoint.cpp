@@ -88,14 +88,15 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
   return ck;
 }
 
-void restore_training_state(const std::string& path, Optimizer& opt) {
+namespace {
+void restore(const std::string& path, Optimizer& opt, bool rng_too) {
   torch::serialize::InputArchive a;
   try {
     a.load_from(path);
     torch::serialize::InputArchive o;
     if (a.try_read("optimizer", o)) opt.load(o);
     torch::Tensor rng;
-    if (a.try_read("rng", rng, true)) {
+    if (rng_too && a.try_read("rng", rng, true)) {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(rng);
@@ -105,6 +106,10 @@ void restore_training_state(const std::string& path, Optimizer& opt) {
     throw CheckpointError(path + ": optimiser state does not fit this model: " + w.substr(0, w.find('\n')));
   }
 }
+}  // namespace
+
+void restore_training_state(const std::string& path, Optimizer& opt) { restore(path, opt, true); }
+void restore_optimizer_state(const std::string& path, Optimizer& opt) { restore(path, opt, false); }
 
 std::vector<std::string> incompatibilities(const Config& ck, const Config& c) {
   std::vector<std::string> out;

@@ -36,6 +36,8 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device 
 
 // Optimiser state and RNG state of a checkpoint (for --resume).
 void restore_training_state(const std::string& path, Optimizer& opt);
+// Optimiser state only (data-parallel ranks other than 0 keep their own RNG).
+void restore_optimizer_state(const std::string& path, Optimizer& opt);
 
 // Differences that make a checkpoint unusable with `c` (architecture,
 // vocabulary settings, data), as "key: checkpoint X, config Y" lines.

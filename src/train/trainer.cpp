@@ -14,6 +14,7 @@
 #include "model/loss.h"
 #include "report/attention_record.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/optimizer.h"
 
 namespace fs = std::filesystem;
@@ -43,6 +44,7 @@ struct LoopState {
   int64_t total_tokens = 0;
   int bad_validations = 0;
   int64_t validated_step = -1;
+  int world = 1;
   json best = json::array();  // [{metric, step, path}], best first
   json schedule;
   json to_json() const {
@@ -58,6 +60,7 @@ struct LoopState {
             {"total_tokens", total_tokens},
             {"bad_validations", bad_validations},
             {"validated_step", validated_step},
+            {"world", world},
             {"best", best},
             {"schedule", schedule}};
   }
@@ -75,6 +78,7 @@ struct LoopState {
     s.total_tokens = j.at("total_tokens");
     s.bad_validations = j.at("bad_validations");
     s.validated_step = j.at("validated_step");
+    s.world = j.value("world", 1);
     s.best = j.at("best");
     s.schedule = j.at("schedule");
     return s;
@@ -109,6 +113,7 @@ class Loop {
   Corpus train_, valid_;
   LoopState s_;
   TrainResult result_;
+  std::unique_ptr<DataParallel> dp_;
 };
 
 json Loop::validate() {
@@ -226,11 +231,17 @@ bool Loop::validation_round() {
 }
 
 TrainResult Loop::run() {
+  // Meet the other ranks first: a missing worker fails fast, before any work.
+  if (o_.dist.world > 1) dp_ = std::make_unique<DataParallel>(o_.dist);
+  const bool main = !dp_ || dp_->is_main();
+  const int world = dp_ ? dp_->world() : 1, rank = dp_ ? dp_->rank() : 0;
+  // Rank 0 prepares data and vocabularies; the others wait, then read them.
+  if (!main) dp_->barrier();
   fs::create_directories(fs::path(o_.run_dir) / "checkpoints");
   c_ = materialise_toy_data(c_, o_.run_dir);
   if (c_.data.train_src.empty() || c_.data.valid_src.empty())
     throw ConfigError({"data: training needs train_src/train_tgt and valid_src/valid_tgt (or data.toy.task)"});
-  write_file_atomic((fs::path(o_.run_dir) / "config.json").string(), config_to_json(c_).dump(2) + "\n");
+  if (main) write_file_atomic((fs::path(o_.run_dir) / "config.json").string(), config_to_json(c_).dump(2) + "\n");
 
   if (o_.resume) {
     if (!fs::exists(ckpt("last.ckpt")))
@@ -243,21 +254,35 @@ TrainResult Loop::run() {
     text_ = ck.text;
     model_ = ck.model;
     s_ = LoopState::from_json(ck.trainer_state);
+    if (s_.world != world)
+      throw CheckpointError(ck.path + ": was trained by " + std::to_string(s_.world) +
+                            " process(es); resume it with the same world size, not " + std::to_string(world));
     spdlog::info("resuming {} at step {}, epoch {}", ck.path, s_.step, s_.epoch);
   } else {
-    if (fs::exists(ckpt("last.ckpt")))
+    if (main && fs::exists(ckpt("last.ckpt")))
       spdlog::warn("{} exists and will be overwritten (use --resume to continue it)", ckpt("last.ckpt"));
-    fs::remove(fs::path(o_.run_dir) / "metrics.jsonl");
-    fs::remove(fs::path(o_.run_dir) / "valid_attention.jsonl");
+    if (main) {
+      fs::remove(fs::path(o_.run_dir) / "metrics.jsonl");
+      fs::remove(fs::path(o_.run_dir) / "valid_attention.jsonl");
+    }
     ReadStats st;
     auto pairs = read_parallel(c_.data.train_src, c_.data.train_tgt, c_.data.skip_empty, &st);
-    text_ = build_text_model(c_, pairs, o_.run_dir);
-    // Human-readable copies; the checkpoint holds the authoritative ones.
-    write_file_atomic((fs::path(o_.run_dir) / "vocab.src.txt").string(), join(text_.src_vocab.tokens(), "\n") + "\n");
-    write_file_atomic((fs::path(o_.run_dir) / "vocab.tgt.txt").string(), join(text_.tgt_vocab.tokens(), "\n") + "\n");
+    text_ = build_text_model(c_, pairs, o_.run_dir, /*reuse_existing=*/!main);
+    if (main) {
+      // Human-readable copies; the checkpoint holds the authoritative ones.
+      write_file_atomic((fs::path(o_.run_dir) / "vocab.src.txt").string(), join(text_.src_vocab.tokens(), "\n") + "\n");
+      write_file_atomic((fs::path(o_.run_dir) / "vocab.tgt.txt").string(), join(text_.tgt_vocab.tokens(), "\n") + "\n");
+    }
     torch::manual_seed(static_cast<uint64_t>(c_.train.seed));
     model_ = Seq2Seq(c_.model, text_.src_vocab.size(), text_.tgt_vocab.size());
     model_->to(o_.device);
+    s_.world = world;
+  }
+  if (dp_) {
+    if (main) dp_->barrier();
+    dp_->broadcast(model_->parameters());  // every rank starts from rank 0's weights
+    // Dropout masks must differ between ranks (rank 0 keeps the checkpoint's RNG).
+    if (!main) torch::manual_seed(static_cast<uint64_t>(c_.train.seed) + 7919ULL * rank + static_cast<uint64_t>(s_.step));
   }
   ReadStats tst, vst;
   train_ = load_corpus(c_.data.train_src, c_.data.train_tgt, text_, c_.data.skip_empty, c_.data.max_src_len,
@@ -272,14 +297,16 @@ TrainResult Loop::run() {
                  tst.too_long, tst.lines, c_.data.max_src_len, c_.data.max_tgt_len);
 
   result_.parameters = model_->parameter_count();
-  spdlog::info("model {} ({} attention): {} parameters; vocab {} src / {} tgt; {} train, {} valid pairs",
+  spdlog::info("model {} ({} attention): {} parameters; vocab {} src / {} tgt; {} train, {} valid pairs{}",
                c_.model.type, c_.model.type == "bottleneck" ? "no" : c_.model.attention.score, result_.parameters,
-               text_.src_vocab.size(), text_.tgt_vocab.size(), train_.size(), valid_.size());
+               text_.src_vocab.size(), text_.tgt_vocab.size(), train_.size(), valid_.size(),
+               world > 1 ? fmt::format("; rank {} of {}", rank, world) : "");
 
   opt_ = make_optimizer(c_.train, model_->parameters());
   schedule_ = std::make_unique<Schedule>(c_.train);
   if (o_.resume) {
-    restore_training_state(ckpt("last.ckpt"), *opt_);
+    if (main) restore_training_state(ckpt("last.ckpt"), *opt_);
+    else restore_optimizer_state(ckpt("last.ckpt"), *opt_);
     schedule_->restore(s_.schedule);
   }
 
@@ -290,39 +317,60 @@ TrainResult Loop::run() {
   const auto& t = c_.train;
   auto wall0 = Clock::now();
   double wall_before = s_.wall_seconds;
-  bool stop = false;
   model_->train();
+  // Every rank plans the same batches (same seed); rank r takes every
+  // world-th batch from position r, so one update covers `world` batches.
   std::vector<std::vector<int>> plan = plan_batches(train_.examples, bo, s_.epoch);
-  spdlog::info("epoch {}: {} batches, padding {:.1f}%", s_.epoch + 1, plan.size(),
-               100.0 * padding_ratio(train_.examples, plan));
-  while (!stop) {
-    if (s_.next_batch >= static_cast<int64_t>(plan.size())) {
+  if (static_cast<int>(plan.size()) < world)
+    throw DataError(c_.data.train_src + ": " + std::to_string(plan.size()) + " batches cannot feed " +
+                    std::to_string(world) + " processes");
+  if (main)
+    spdlog::info("epoch {}: {} batches, padding {:.1f}%", s_.epoch + 1, plan.size(),
+                 100.0 * padding_ratio(train_.examples, plan));
+  while (true) {
+    if (s_.next_batch + world > static_cast<int64_t>(plan.size())) {
       ++s_.epoch;
       s_.next_batch = 0;
       if (t.max_epochs > 0 && s_.epoch >= t.max_epochs) break;
       plan = plan_batches(train_.examples, bo, s_.epoch);
     }
     auto u0 = Clock::now();
-    Batch b = make_batch(train_.examples, plan[static_cast<size_t>(s_.next_batch)]).to(o_.device);
-    ++s_.next_batch;
+    Batch b = make_batch(train_.examples, plan[static_cast<size_t>(s_.next_batch + rank)]).to(o_.device);
+    s_.next_batch += world;
     ++s_.step;
     opt_->set_lr(schedule_->lr_at(s_.step));
     opt_->zero_grad();
     DecoderOutput out = model_->forward(b);
     LossOutput l = seq2seq_loss(out.logits, b.tgt_out, out.attention, t.label_smoothing, t.entropy_lambda);
-    l.loss.backward();
+    s_.wall_seconds = wall_before + since(wall0);
+    bool interrupt = stop_requested().load() || (o_.stop_at_step > 0 && s_.step >= o_.stop_at_step);
+    bool time_up = t.max_minutes > 0 && s_.wall_seconds >= t.max_minutes * 60.0;
+    double tokens = static_cast<double>(l.tokens), nll = l.nll_sum;
+    int64_t batch_tokens = b.tgt_tokens;
+    torch::Tensor loss = l.loss;
+    if (dp_) {
+      // One small all-reduce: global token count (so the update is that of
+      // the union of all ranks' batches), loss for the log, stop flags.
+      auto g = dp_->all_reduce_sum({tokens, nll, interrupt ? 1.0 : 0.0, time_up ? 1.0 : 0.0,
+                                    static_cast<double>(batch_tokens)});
+      loss = loss * (tokens / std::max(g[0], 1.0));
+      tokens = g[0], nll = g[1], interrupt = g[2] > 0, time_up = g[3] > 0;
+      batch_tokens = static_cast<int64_t>(g[4]);
+    }
+    loss.backward();
+    if (dp_) dp_->all_reduce_gradients(model_->parameters());
     if (t.clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), t.clip);
     opt_->step();
     double dt = since(u0);
-    s_.loss_sum += l.nll_sum;
-    s_.loss_tokens += l.tokens;
+    s_.loss_sum += nll;
+    s_.loss_tokens += static_cast<int64_t>(tokens);
     s_.updates += 1;
     s_.update_seconds += dt;
     s_.total_update_seconds += dt;
-    s_.total_tokens += b.tgt_tokens;
+    s_.total_tokens += batch_tokens;
     s_.wall_seconds = wall_before + since(wall0);
 
-    if (o_.observer) {
+    if (o_.observer && main) {
       TrainProgress p;
       p.step = s_.step;
       p.max_steps = t.max_steps;
@@ -335,18 +383,23 @@ TrainResult Loop::run() {
       o_.observer->on_progress(p);
     }
 
-    bool out_of_budget = (t.max_steps > 0 && s_.step >= t.max_steps) ||
-                         (t.max_minutes > 0 && s_.wall_seconds >= t.max_minutes * 60.0);
+    bool out_of_budget = (t.max_steps > 0 && s_.step >= t.max_steps) || time_up;
     if (s_.step % t.valid_every == 0 || out_of_budget) {
-      if (validation_round()) break;
+      bool early = main ? validation_round() : false;
+      if (dp_) early = dp_->all_reduce_sum({early ? 1.0 : 0.0})[0] > 0;  // rank 0 decides for all
+      if (early) break;
     }
     if (out_of_budget) break;
-    if (stop_requested().load() || (o_.stop_at_step > 0 && s_.step >= o_.stop_at_step)) {
-      save_last();
+    if (interrupt) {
+      if (main) save_last();
       result_.interrupted = true;
-      stop = true;
+      break;
     }
   }
+  result_.steps = s_.step;
+  result_.train_seconds = s_.total_update_seconds;
+  result_.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
+  if (!main) return result_;  // rank 0 alone validates and writes files
   // The budget may end between validations (max_epochs): validate the final model too.
   if (!result_.interrupted && !result_.early_stopped && s_.validated_step != s_.step && s_.step > 0)
     validation_round();
@@ -354,9 +407,6 @@ TrainResult Loop::run() {
     // resumed run whose best came before the restart
     result_.best_validation = json{{"step", s_.best.front()["step"]}};
   }
-  result_.steps = s_.step;
-  result_.train_seconds = s_.total_update_seconds;
-  result_.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
   if (!s_.best.empty()) result_.best_checkpoint = ckpt("best.ckpt");
   if (result_.last_checkpoint.empty()) save_last();
   json summary = {{"steps", result_.steps},
@@ -364,6 +414,7 @@ TrainResult Loop::run() {
                   {"wall_seconds", s_.wall_seconds},
                   {"tokens_per_sec", result_.tokens_per_sec},
                   {"parameters", result_.parameters},
+                  {"world_size", world},
                   {"interrupted", result_.interrupted},
                   {"early_stopped", result_.early_stopped},
                   {"best_checkpoint", result_.best_checkpoint},

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "train/distributed.h"
 
 namespace attn {
 
@@ -35,6 +36,7 @@ struct TrainOptions {
   int64_t stop_at_step = 0;  // act as if interrupted after this update (tests)
   torch::Device device = torch::kCPU;
   TrainObserver* observer = nullptr;
+  DistOptions dist;  // world > 1: data-parallel with the other ranks
 };
 
 struct TrainResult {

@@ -1,0 +1,175 @@
+// Data-parallel training: two ranks agree with each other after every step
+// and with one process that trains on the union of their batches; a dead
+// or missing worker makes the others stop with a message, not hang.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "data/batch.h"
+#include "data/text_file.h"
+#include "data/toy.h"
+#include "data/vocab.h"
+#include "model/loss.h"
+#include "model/seq2seq.h"
+#include "test_util.h"
+#include "train/distributed.h"
+
+using namespace attn;
+using torch::Tensor;
+
+namespace {
+
+ModelConfig tiny() {
+  ModelConfig m;
+  m.emb = 8, m.hidden = 8, m.dec_hidden = 16, m.dropout = 0.0;
+  return m;
+}
+
+std::vector<Example> data() {
+  auto toy = make_toy({"reverse", 32, 2, 7, 6, 5});
+  std::vector<std::vector<std::string>> s;
+  for (const auto& e : toy) s.push_back(e.src);
+  Vocab v = Vocab::build(s, 1, 0);
+  std::vector<Example> ex;
+  for (const auto& e : toy) ex.push_back({v.encode(e.src), v.encode(e.tgt), 0});
+  return ex;
+}
+
+Tensor flat(Seq2SeqImpl& m) {
+  std::vector<Tensor> p;
+  for (auto& x : m.parameters()) p.push_back(x.detach().reshape(-1).clone());
+  return torch::cat(p);
+}
+
+// Batches of step k: rank r takes sentences [8(2k+r), 8(2k+r)+8).
+std::vector<int> shard(int step, int rank) {
+  std::vector<int> idx;
+  for (int i = 0; i < 8; ++i) idx.push_back(8 * (2 * step + rank) + i);
+  return idx;
+}
+
+}  // namespace
+
+TEST(Distributed, TwoRanksMatchEachOtherAndTheUnionBatch) {
+  const int steps = 2;
+  auto ex = data();
+  int port = free_local_port();
+  std::vector<std::vector<Tensor>> after(2);  // per rank, parameters after each step
+  std::vector<std::string> errors(2);
+  auto rank_main = [&](int rank) {
+    try {
+      DataParallel dp({2, rank, "127.0.0.1:" + std::to_string(port), "gloo", 30});
+      torch::manual_seed(static_cast<uint64_t>(100 + rank));  // different init: broadcast must fix it
+      Seq2Seq m(tiny(), 10, 10);
+      dp.broadcast(m->parameters());
+      torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(0.01));
+      for (int k = 0; k < steps; ++k) {
+        Batch b = make_batch(ex, shard(k, rank));
+        opt.zero_grad();
+        auto out = m->forward(b);
+        auto l = seq2seq_loss(out.logits, b.tgt_out, out.attention, 0.0, 0.0);
+        double total = dp.all_reduce_sum({static_cast<double>(l.tokens)})[0];
+        (l.loss * (static_cast<double>(l.tokens) / total)).backward();
+        dp.all_reduce_gradients(m->parameters(), 0.01);  // tiny buckets: exercise several
+        opt.step();
+        after[rank].push_back(flat(*m));
+      }
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread r0(rank_main, 0), r1(rank_main, 1);
+  r0.join();
+  r1.join();
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+  // One process, rank 0's initial weights, the union of both shards per step.
+  torch::manual_seed(100);
+  Seq2Seq ref(tiny(), 10, 10);
+  torch::optim::Adam opt(ref->parameters(), torch::optim::AdamOptions(0.01));
+  for (int k = 0; k < steps; ++k) {
+    auto idx = shard(k, 0);
+    auto more = shard(k, 1);
+    idx.insert(idx.end(), more.begin(), more.end());
+    Batch b = make_batch(ex, idx);
+    opt.zero_grad();
+    auto out = ref->forward(b);
+    seq2seq_loss(out.logits, b.tgt_out, out.attention, 0.0, 0.0).loss.backward();
+    opt.step();
+    EXPECT_TRUE(torch::equal(after[0][k], after[1][k])) << "ranks differ after step " << k;
+    EXPECT_TRUE(torch::allclose(after[0][k], flat(*ref), 1e-5, 1e-5)) << "differs from the union batch at step " << k;
+  }
+}
+
+TEST(Distributed, MissingWorkerFailsWithinTheTimeout) {
+  int port = free_local_port();
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    DataParallel dp({2, 0, "127.0.0.1:" + std::to_string(port), "gloo", 2});
+    FAIL() << "connected to nobody";
+  } catch (const DistError& e) {
+    EXPECT_NE(std::string(e.what()).find("could not form a group of 2"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 15.0);
+  EXPECT_THROW(parse_master("localhost"), DistError);
+  EXPECT_THROW(DataParallel({2, 5, "127.0.0.1:1", "gloo", 1}), DistError);
+}
+
+TEST(Distributed, KilledWorkerStopsTheOtherWithAMessage) {
+  attn::test::TempDir d;
+  attn::test::write_text(d.path("c.json"), R"({"data": {"toy": {"task": "reverse", "n_train": 4000, "n_valid": 20,
+    "min_len": 3, "max_len": 20}}, "model": {"emb": 16, "hidden": 16, "dec_hidden": 32},
+    "train": {"max_steps": 1000000, "valid_every": 100000, "dist_timeout": 5}})");
+  std::string master = "127.0.0.1:" + std::to_string(free_local_port());
+  auto start = [&](int rank) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::string log = d.path("rank" + std::to_string(rank) + ".txt");
+      freopen(log.c_str(), "w", stdout);
+      freopen(log.c_str(), "a", stderr);
+      execl(ATTN_BINARY, ATTN_BINARY, "train", "--config", d.path("c.json").c_str(), "--run-dir",
+            d.path("run").c_str(), "--world-size", "2", "--rank", std::to_string(rank).c_str(), "--master",
+            master.c_str(), nullptr);
+      _exit(127);
+    }
+    return pid;
+  };
+  pid_t p0 = start(0), p1 = start(1);
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  kill(p1, SIGKILL);
+  auto t0 = std::chrono::steady_clock::now();
+  int status = 0;
+  waitpid(p1, &status, 0);
+  waitpid(p0, &status, 0);
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_LT(waited, 20.0);
+  std::string log = read_file(d.path("rank0.txt"));
+  EXPECT_NE(log.find("error: rank 0:"), std::string::npos) << log;
+}
+
+TEST(Distributed, NprocTrainsAndRank0WritesTheRun) {
+  attn::test::TempDir d;
+  attn::test::write_text(d.path("c.json"), R"({"data": {"toy": {"task": "copy", "n_train": 400, "n_valid": 20,
+    "min_len": 2, "max_len": 6, "vocab": 6}, "batch_size": 16}, "model": {"emb": 8, "hidden": 8, "dec_hidden": 16},
+    "train": {"max_steps": 6, "valid_every": 3, "dist_timeout": 30}})");
+  auto r = attn::test::run_attn("--log-level warn train --nproc 2 --config " + d.path("c.json") + " --run-dir " + d.path("run"));
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(read_lines(d.path("run/metrics.jsonl")).size(), 2u);
+  EXPECT_TRUE(std::filesystem::exists(d.path("run/checkpoints/last.ckpt")));
+  auto summary = nlohmann::json::parse(read_file(d.path("run/summary.json")));
+  EXPECT_EQ(summary["world_size"], 2);
+  auto resumed = attn::test::run_attn("--log-level warn train --nproc 2 --resume --set train.max_steps=9 --config " +
+                                      d.path("c.json") + " --run-dir " + d.path("run"));
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  auto wrong = attn::test::run_attn("--log-level warn train --resume --set train.max_steps=12 --config " + d.path("c.json") +
+                                    " --run-dir " + d.path("run"));
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.err.find("same world size"), std::string::npos) << wrong.err;
+}
