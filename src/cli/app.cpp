@@ -40,6 +40,16 @@ Config load_config_with(const std::string& path, const std::vector<std::string>&
   return c;
 }
 
+void decode_settings(const Config& checkpoint, const std::string& config_path, const Globals& g, DecodeConfig& d,
+                     OutputConfig& out) {
+  d = checkpoint.decode;
+  out = checkpoint.output;
+  if (config_path.empty()) return;
+  Config c = load_config_with(config_path, {}, g);
+  d = c.decode;
+  out = c.output;
+}
+
 namespace {
 void on_signal(int) {
   if (attn::stop_requested().exchange(true)) std::_Exit(130);  // second Ctrl-C: leave now

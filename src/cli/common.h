@@ -36,6 +36,11 @@ void setup_logging(const Globals& g, const std::string& file = "");
 // Config from a file with --set overrides and --seed applied.
 Config load_config_with(const std::string& path, const std::vector<std::string>& sets, const Globals& g);
 
+// Decode and output settings for evaluate/translate: the checkpoint's own,
+// replaced by the sections of --config when one is given.
+void decode_settings(const Config& checkpoint, const std::string& config_path, const Globals& g, DecodeConfig& d,
+                     OutputConfig& out);
+
 // SIGINT/SIGTERM set attn::stop_requested(); a second signal exits at once.
 void install_stop_handlers();
 

@@ -80,13 +80,9 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       if (o->checkpoint.empty() || o->src.empty())
         throw ConfigError({"evaluate: give --checkpoint and --src (or --hyp to score existing translations)"});
       Checkpoint ck = load_checkpoint(o->checkpoint);
-      DecodeConfig d = ck.config.decode;
-      OutputConfig out_cfg = ck.config.output;
-      if (!o->config.empty()) {
-        Config c = load_config_with(o->config, {}, g);
-        d = c.decode;
-        out_cfg = c.output;
-      }
+      DecodeConfig d;
+      OutputConfig out_cfg;
+      decode_settings(ck.config, o->config, g, d, out_cfg);
       if (o->beam) d.beam = o->beam;
       if (o->alpha >= 0) d.length_penalty = o->alpha;
       Corpus test = load_corpus(o->src, o->ref, ck.text, true, 0, 0);
@@ -109,17 +105,11 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       for (const auto& h : rep.hyps) hyp_text += h + "\n";
       write_file_atomic(dir + "/hyp.txt", hyp_text);
       if (ck.model->decoder->has_attention()) {
-        write_alignments_jsonl(dir + "/alignments.jsonl", rep.records);
+        write_attention_files(dir, "attn evaluate: " + o->src, rep.records, out_cfg.dump_attention);
         std::string hard;
         for (const auto& a : rep.hard) hard += to_pharaoh(a) + "\n";
         write_file_atomic(dir + "/hyp.align", hard);
         write_file_atomic(dir + "/entropy.json", rep.entropy.to_json().dump(2) + "\n");
-        std::vector<AttentionRecord> shown(
-            rep.records.begin(),
-            rep.records.begin() + std::min<long>(out_cfg.dump_attention, static_cast<long>(rep.records.size())));
-        write_file_atomic(dir + "/attention.html", attention_html("attn evaluate: " + o->src, {{"", shown}}));
-        for (const auto& r : shown)
-          write_file_atomic(dir + "/svg/sentence-" + std::to_string(r.id) + ".svg", heatmap_svg(r));
       }
       if (o->json) {
         std::cout << m.dump(2) << "\n";

@@ -5,12 +5,11 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "data/batch.h"
 #include "data/errors.h"
 #include "data/text_file.h"
-#include "report/attention_record.h"
+#include "eval/evaluator.h"
+#include "eval/model_eval.h"
 #include "report/svg.h"
-#include "search/search.h"
 #include "train/checkpoint.h"
 
 namespace attn::cli {
@@ -58,13 +57,9 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       Checkpoint ck = load_checkpoint(o->checkpoint);
-      DecodeConfig d = ck.config.decode;
-      OutputConfig out_cfg = ck.config.output;
-      if (!o->config.empty()) {
-        Config c = load_config_with(o->config, {}, g);
-        d = c.decode;
-        out_cfg = c.output;
-      }
+      DecodeConfig d;
+      OutputConfig out_cfg;
+      decode_settings(ck.config, o->config, g, d, out_cfg);
       if (o->beam) d.beam = o->beam;
       if (o->nbest) d.nbest = o->nbest;
       if (o->alpha >= 0) d.length_penalty = o->alpha;
@@ -72,33 +67,26 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
       if (o->batch) d.batch_size = o->batch;
       if (d.nbest > d.beam) throw ConfigError({"--nbest " + std::to_string(d.nbest) + " is larger than --beam " +
                                                std::to_string(d.beam)});
+      if (!o->dump.empty() && !ck.model->decoder->has_attention())
+        throw ConfigError({"--dump-attention: this " + ck.config.model.type + " model has no attention"});
       SearchOptions so{d.beam, d.length_penalty, d.max_len_ratio, d.max_len_add, d.nbest};
       auto lines = read_input(o->input);
-      // Empty lines are kept as empty outputs; the rest are decoded in batches.
+      // Empty lines are kept as empty outputs; the rest are decoded.
       std::vector<Example> ex;
-      std::vector<int> where;
+      std::vector<size_t> where;
       std::vector<std::vector<std::string>> src_tokens;
       for (size_t i = 0; i < lines.size(); ++i) {
         auto toks = ck.text.src_tok->encode(lines[i]);
         if (toks.empty()) continue;
-        Example e;
-        e.src = ck.text.src_vocab.encode(toks);
-        e.line = static_cast<int>(i + 1);
-        ex.push_back(e);
-        where.push_back(static_cast<int>(i));
-        src_tokens.push_back(toks);
+        ex.push_back({ck.text.src_vocab.encode(toks), {}, static_cast<int>(i + 1)});
+        where.push_back(i);
+        src_tokens.push_back(std::move(toks));
       }
-      ck.model->eval();
-      std::vector<std::vector<Hypothesis>> hyps(lines.size());
       auto t0 = std::chrono::steady_clock::now();
-      for (size_t s = 0; s < ex.size(); s += static_cast<size_t>(d.batch_size)) {
-        std::vector<int> idx;
-        for (size_t k = s; k < std::min(ex.size(), s + static_cast<size_t>(d.batch_size)); ++k)
-          idx.push_back(static_cast<int>(k));
-        auto res = search(*ck.model, make_batch(ex, idx), so);
-        for (size_t r = 0; r < idx.size(); ++r) hyps[where[idx[r]]] = std::move(res[r]);
-      }
+      auto decoded = decode_corpus(*ck.model, ex, so, d.batch_size, torch::kCPU);
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::vector<std::vector<Hypothesis>> hyps(lines.size());
+      for (size_t k = 0; k < ex.size(); ++k) hyps[where[k]] = decoded[k];
       std::string text;
       for (size_t i = 0; i < lines.size(); ++i) {
         if (d.nbest <= 1) {
@@ -118,27 +106,12 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
       spdlog::info("translated {} lines in {:.2f}s ({:.1f} sentences/s, beam {})", lines.size(), secs,
                    secs > 0 ? static_cast<double>(ex.size()) / secs : 0.0, d.beam);
       if (!o->dump.empty()) {
-        if (!ck.model->decoder->has_attention())
-          throw ConfigError({"--dump-attention: this " + ck.config.model.type + " model has no attention"});
         std::vector<AttentionRecord> recs;
-        for (size_t k = 0; k < ex.size(); ++k) {
-          const Hypothesis& h = hyps[where[k]][0];
-          AttentionRecord r;
-          r.id = where[k];
-          r.src = src_tokens[k];
-          r.src.push_back("</s>");
-          r.tgt = ck.text.target_tokens(h.tokens);
-          r.weights = h.attention;
-          recs.push_back(std::move(r));
-        }
-        write_alignments_jsonl(o->dump + "/alignments.jsonl", recs);
-        std::vector<AttentionRecord> shown(recs.begin(),
-                                           recs.begin() + std::min<long>(out_cfg.dump_attention, static_cast<long>(recs.size())));
-        write_file_atomic(o->dump + "/attention.html", attention_html("attn translate: " + o->input, {{"", shown}}));
-        for (const auto& r : shown)
-          write_file_atomic(o->dump + "/svg/sentence-" + std::to_string(r.id) + ".svg", heatmap_svg(r));
-        spdlog::info("attention of {} sentences in {}/alignments.jsonl; {} drawn in {}/attention.html", recs.size(),
-                     o->dump, shown.size(), o->dump);
+        for (size_t k = 0; k < ex.size(); ++k)
+          recs.push_back(attention_record(static_cast<int>(where[k]), src_tokens[k], ck.text, decoded[k][0]));
+        write_attention_files(o->dump, "attn translate: " + o->input, recs, out_cfg.dump_attention);
+        spdlog::info("attention of {} sentences in {}/alignments.jsonl, drawn in {}/attention.html", recs.size(),
+                     o->dump, o->dump);
       }
       return static_cast<int>(kOk);
     };

@@ -8,6 +8,17 @@
 
 namespace attn {
 
+AttentionRecord attention_record(int id, const std::vector<std::string>& src_tokens, const TextModel& text,
+                                 const Hypothesis& h) {
+  AttentionRecord r;
+  r.id = id;
+  r.src = src_tokens;
+  r.src.push_back("</s>");
+  r.tgt = text.target_tokens(h.tokens);
+  r.weights = h.attention;
+  return r;
+}
+
 std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t expected) {
   auto lines = read_lines(path);
   if (lines.size() != expected)
@@ -37,12 +48,7 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
     r.hyps.push_back(text.detokenize(h.tokens));
     int n = static_cast<int>(c.examples[i].src.size());
     src_len.push_back(n);
-    AttentionRecord rec;
-    rec.id = static_cast<int>(i);
-    rec.src = c.src_tokens[i];
-    rec.src.push_back("</s>");
-    rec.tgt = text.target_tokens(h.tokens);
-    rec.weights = h.attention;
+    AttentionRecord rec = attention_record(static_cast<int>(i), c.src_tokens[i], text, h);
     if (gold) rec.gold = (*gold)[i];
     if (h.attention.defined()) {
       r.entropy.add(h.attention, n);

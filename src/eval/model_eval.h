@@ -32,6 +32,11 @@ struct EvalReport {
   EntropyStats entropy;                  // over decoded target steps
 };
 
+// The attention record of a decoded sentence: source tokens plus "</s>"
+// across, the hypothesis's tokens down.
+AttentionRecord attention_record(int id, const std::vector<std::string>& src_tokens, const TextModel& text,
+                                 const Hypothesis& h);
+
 // Reads a Pharaoh file; throws DataError naming the file and line.
 std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t expected_lines);
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "data/text_file.h"
 #include "eval/entropy.h"
 
 namespace attn {
@@ -96,6 +97,14 @@ std::string attention_html(const std::string& title, const std::vector<HeatmapSe
   }
   o << "</body></html>\n";
   return o.str();
+}
+
+void write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
+                           int shown) {
+  write_alignments_jsonl(dir + "/alignments.jsonl", recs);
+  std::vector<AttentionRecord> drawn(recs.begin(), recs.begin() + std::min<long>(shown, static_cast<long>(recs.size())));
+  write_file_atomic(dir + "/attention.html", attention_html(title, {{"", drawn}}));
+  for (const auto& r : drawn) write_file_atomic(dir + "/svg/sentence-" + std::to_string(r.id) + ".svg", heatmap_svg(r));
 }
 
 std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,

@@ -21,6 +21,11 @@ struct HeatmapSection {
 };
 std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections);
 
+// DIR/alignments.jsonl (every record), DIR/attention.html and DIR/svg/*.svg
+// (the first `shown` records): what translate and evaluate dump.
+void write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
+                           int shown);
+
 struct Series {
   std::string name;
   std::vector<double> x, y;

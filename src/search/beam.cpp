@@ -34,13 +34,9 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch
   DecoderMemory mem = mem0.index_select(expand);
   DecoderState st = st0.index_select(expand);
 
-  std::vector<int64_t> src_len(batch.src_len.data_ptr<int64_t>(), batch.src_len.data_ptr<int64_t>() + B);
-  std::vector<int> max_len(B);
+  std::vector<int64_t> src_len = source_lengths(batch);
   int longest = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    max_len[b] = std::max(1, static_cast<int>(o.max_len_ratio * static_cast<double>(src_len[b] - 1)) + o.max_len_add);
-    longest = std::max(longest, max_len[b]);
-  }
+  std::vector<int> max_len = max_output_lengths(src_len, o, longest);
   std::vector<double> scores(B * K, NEG);  // raw log-probs of alive slots
   for (int64_t b = 0; b < B; ++b) scores[b * K] = 0;  // one live beam to start
   std::vector<std::vector<int>> parent, token;         // per step, per new slot

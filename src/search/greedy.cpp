@@ -12,6 +12,22 @@ double length_penalty(int length, double alpha) {
   return alpha == 0 ? 1.0 : std::pow((5.0 + length) / 6.0, alpha);
 }
 
+std::vector<int64_t> source_lengths(const Batch& batch) {
+  Tensor len = batch.src_len.to(torch::kCPU).contiguous();
+  return std::vector<int64_t>(len.data_ptr<int64_t>(), len.data_ptr<int64_t>() + len.numel());
+}
+
+std::vector<int> max_output_lengths(const std::vector<int64_t>& src_len, const SearchOptions& o, int& longest) {
+  std::vector<int> out(src_len.size());
+  longest = 0;
+  for (size_t b = 0; b < src_len.size(); ++b) {
+    int source_tokens = static_cast<int>(src_len[b]) - 1;  // without EOS
+    out[b] = std::max(1, static_cast<int>(o.max_len_ratio * source_tokens) + o.max_len_add);
+    longest = std::max(longest, out[b]);
+  }
+  return out;
+}
+
 std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts) {
   return opts.beam <= 1 ? greedy_search(model, batch, opts) : beam_search(model, batch, opts);
 }
@@ -22,13 +38,9 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Bat
   auto dev = batch.src.device();
   auto enc = model.encode(batch.src, batch.src_len);
   auto [mem, st] = model.decoder->start(enc);
-  std::vector<int64_t> src_len(batch.src_len.data_ptr<int64_t>(), batch.src_len.data_ptr<int64_t>() + B);
-  std::vector<int> max_len(B);
+  std::vector<int64_t> src_len = source_lengths(batch);
   int longest = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    max_len[b] = std::max(1, static_cast<int>(o.max_len_ratio * static_cast<double>(src_len[b] - 1)) + o.max_len_add);
-    longest = std::max(longest, max_len[b]);
-  }
+  std::vector<int> max_len = max_output_lengths(src_len, o, longest);
   Tensor y = torch::full({B}, Vocab::kBos, torch::TensorOptions().dtype(torch::kLong).device(dev));
   std::vector<Tensor> toks, lps, atts;
   std::vector<char> done(B, 0);

@@ -29,6 +29,12 @@ struct SearchOptions {
 // GNMT length penalty ((5 + len) / 6)^alpha.
 double length_penalty(int length, double alpha);
 
+// Source lengths (with EOS) on the CPU, wherever the batch lives.
+std::vector<int64_t> source_lengths(const Batch& batch);
+// Per sentence: at most max_len_ratio * source tokens + max_len_add output
+// tokens (at least 1). `longest` gets the largest.
+std::vector<int> max_output_lengths(const std::vector<int64_t>& src_len, const SearchOptions& o, int& longest);
+
 // Dispatches on opts.beam: 1 -> greedy (one hypothesis), else beam search.
 std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
 std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);

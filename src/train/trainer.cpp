@@ -11,6 +11,7 @@
 #include "data/pipeline.h"
 #include "data/text_file.h"
 #include "eval/evaluator.h"
+#include "eval/model_eval.h"
 #include "model/loss.h"
 #include "report/attention_record.h"
 #include "train/checkpoint.h"
@@ -147,12 +148,7 @@ json Loop::validate() {
     // A fixed handful of validation sentences, so attention can be watched sharpening.
     std::vector<AttentionRecord> recs;
     for (int i = 0; i < std::min<int>(c_.train.dump_sentences, static_cast<int>(hyps.size())); ++i) {
-      AttentionRecord r;
-      r.id = i;
-      r.src = valid_.src_tokens[i];
-      r.src.push_back("</s>");
-      r.tgt = text_.target_tokens(hyps[i][0].tokens);
-      r.weights = hyps[i][0].attention;
+      AttentionRecord r = attention_record(i, valid_.src_tokens[i], text_, hyps[i][0]);
       if (r.weights.defined()) recs.push_back(r);
     }
     std::string path = (fs::path(o_.run_dir) / "valid_attention.jsonl").string();
