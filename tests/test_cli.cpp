@@ -129,6 +129,10 @@ TEST(Cli, EvaluateCheckpointWritesReport) {
                         "by_source_length"})
     EXPECT_TRUE(m.contains(k)) << k;
   EXPECT_EQ(read_lines(d.path("eval/hyp.align")).size(), 20u);
+  auto entropy = json::parse(read_file(d.path("eval/entropy.json")));
+  EXPECT_EQ(entropy["over_training"].size(), 1u);  // one validation in the checkpoint's run
+  EXPECT_EQ(entropy["bands"].size(), 4u);
+  EXPECT_TRUE(std::filesystem::exists(d.path("eval/svg/sentence-0.svg")));
 }
 
 TEST(Cli, SigintWritesAResumableCheckpointAndExits0) {

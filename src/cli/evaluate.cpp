@@ -12,6 +12,7 @@
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
 #include "report/attention_record.h"
+#include "report/compare_report.h"
 #include "report/svg.h"
 #include "train/checkpoint.h"
 
@@ -109,7 +110,11 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
         std::string hard;
         for (const auto& a : rep.hard) hard += to_pharaoh(a) + "\n";
         write_file_atomic(dir + "/hyp.align", hard);
-        write_file_atomic(dir + "/entropy.json", rep.entropy.to_json().dump(2) + "\n");
+        json entropy = rep.entropy.to_json();
+        // The run this checkpoint came from: its attention over training.
+        auto run_dir = std::filesystem::path(o->checkpoint).parent_path().parent_path();
+        entropy["over_training"] = entropy_over_training((run_dir / "metrics.jsonl").string());
+        write_file_atomic(dir + "/entropy.json", entropy.dump(2) + "\n");
       }
       if (o->json) {
         std::cout << m.dump(2) << "\n";

@@ -26,21 +26,6 @@ double bucket_mid(const std::string& k) {
   return (std::stod(k.substr(0, d)) + std::stod(k.substr(d + 1))) / 2.0;
 }
 
-// Over-training entropy from a metrics.jsonl.
-json entropy_over_training(const std::string& path) {
-  json out = json::array();
-  if (!std::filesystem::exists(path)) return out;
-  for (const auto& line : read_lines(path)) {
-    if (line.empty()) continue;
-    json j = json::parse(line);
-    if (j.contains("attention_entropy"))
-      out.push_back({{"step", j["step"]},
-                     {"mean", j["attention_entropy"]},
-                     {"mean_normalised", j["attention_entropy_normalised"]}});
-  }
-  return out;
-}
-
 // A spread of sentence lengths: evenly spaced through the length order.
 std::vector<size_t> pick_examples(const std::vector<AttentionRecord>& recs, int n) {
   std::vector<size_t> idx(recs.size());
@@ -54,6 +39,20 @@ std::vector<size_t> pick_examples(const std::vector<AttentionRecord>& recs, int 
 }
 
 }  // namespace
+
+json entropy_over_training(const std::string& path) {
+  json out = json::array();
+  if (!std::filesystem::exists(path)) return out;
+  for (const auto& line : read_lines(path)) {
+    if (line.empty()) continue;
+    json j = json::parse(line);
+    if (j.contains("attention_entropy"))
+      out.push_back({{"step", j["step"]},
+                     {"mean", j["attention_entropy"]},
+                     {"mean_normalised", j["attention_entropy_normalised"]}});
+  }
+  return out;
+}
 
 json write_compare_report(const std::string& dir, const Config& base, const std::vector<ModelResult>& models) {
   json results = {{"models", json::array()}, {"test_src", base.data.test_src}};

@@ -24,4 +24,8 @@ nlohmann::json write_compare_report(const std::string& dir, const Config& base, 
 
 std::string compare_table(const nlohmann::json& results);
 
+// Mean attention entropy per validation step, read from a run's
+// metrics.jsonl (empty if there is none).
+nlohmann::json entropy_over_training(const std::string& metrics_path);
+
 }  // namespace attn
