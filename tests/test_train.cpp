@@ -140,3 +140,19 @@ TEST(Checkpoint, ResumeWithAnotherArchitectureOrVocabularyIsRefused) {
   vocab.data.vocab_max_size = 6;
   EXPECT_THROW(train(vocab, o), CheckpointError);
 }
+
+TEST(Trainer, EarlyStoppingWorksWithoutKeptCheckpoints) {
+  TempDir d;
+  Config c = toy_config(d.path());
+  c.train.lr = 0.0;  // nothing improves after the first validation
+  c.train.keep_best = 0;
+  c.train.patience = 2;
+  c.train.metric = "loss";
+  c.train.max_steps = 1000;
+  TrainOptions o;
+  o.run_dir = d.path();
+  TrainResult r = train(c, o);
+  EXPECT_TRUE(r.early_stopped);
+  EXPECT_EQ(r.steps, 30);  // validations at 10 (best), 20 and 30 (no better)
+  EXPECT_FALSE(std::filesystem::exists(d.path("checkpoints/best.ckpt")));
+}

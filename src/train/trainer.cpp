@@ -46,7 +46,8 @@ struct LoopState {
   int bad_validations = 0;
   int64_t validated_step = -1;
   int world = 1;
-  json best = json::array();  // [{metric, step, path}], best first
+  json best = json::array();  // kept best checkpoints: [{metric, step, path}], best first
+  json best_value;             // best validation metric so far (null before the first)
   json schedule;
   json to_json() const {
     return {{"step", step},
@@ -63,6 +64,7 @@ struct LoopState {
             {"validated_step", validated_step},
             {"world", world},
             {"best", best},
+            {"best_value", best_value},
             {"schedule", schedule}};
   }
   static LoopState from_json(const json& j) {
@@ -81,6 +83,7 @@ struct LoopState {
     s.validated_step = j.at("validated_step");
     s.world = j.value("world", 1);
     s.best = j.at("best");
+    s.best_value = j.value("best_value", json());
     s.schedule = j.at("schedule");
     return s;
   }
@@ -197,7 +200,10 @@ bool Loop::validation_round() {
   json v = validate();
   model_->train();
   double value = metric_value(t.metric, v);
-  bool better = s_.best.empty() || metric_better(t.metric, value, s_.best.front()["metric"].get<double>());
+  // Compared with the best value so far (not with the kept checkpoints:
+  // keep_best may be 0).
+  bool better = s_.best_value.is_null() || metric_better(t.metric, value, s_.best_value.get<double>());
+  if (better) s_.best_value = value;
   schedule_->on_validation(value, better);
   s_.bad_validations = better ? 0 : s_.bad_validations + 1;
   json line = {{"step", s_.step},
@@ -382,7 +388,13 @@ TrainResult Loop::run() {
     bool out_of_budget = (t.max_steps > 0 && s_.step >= t.max_steps) || time_up;
     if (s_.step % t.valid_every == 0 || out_of_budget) {
       bool early = main ? validation_round() : false;
-      if (dp_) early = dp_->all_reduce_sum({early ? 1.0 : 0.0})[0] > 0;  // rank 0 decides for all
+      if (dp_) {
+        // Rank 0 decides for all: early stopping, and the learning rate a
+        // plateau schedule may just have lowered (ranks must step alike).
+        auto d = dp_->all_reduce_sum({early ? 1.0 : 0.0, main ? schedule_->lr_at(s_.step) : 0.0});
+        early = d[0] > 0;
+        if (!main) schedule_->restore({{"lr", d[1]}, {"bad", 0}});
+      }
       if (early) break;
     }
     if (out_of_budget) break;
