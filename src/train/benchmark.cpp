@@ -23,12 +23,13 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
   torch::manual_seed(static_cast<uint64_t>(o.seed));
   Seq2Seq model(mc, o.vocab, o.vocab);
   torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-4));
-  // Reverse-task batches: random symbols, lengths uniform in [min_len, max_len].
+  // Reverse-task batches: random symbols; lengths from a fixed formula that
+  // scripts/bench/reference.py uses too, so both time the same shapes.
   auto make = [&](int k) {
     std::vector<Example> ex;
-    auto len = torch::randint(o.min_len, o.max_len + 1, {o.batch});
+    int span = o.max_len - o.min_len + 1;
     for (int i = 0; i < o.batch; ++i) {
-      int n = static_cast<int>(len[i].item<int64_t>());
+      int n = o.min_len + (k * 131 + i * 17) % span;
       auto ids = torch::randint(4, o.vocab, {n});
       Example e;
       for (int j = 0; j < n; ++j) e.src.push_back(static_cast<int>(ids[j].item<int64_t>()));
