@@ -125,8 +125,8 @@ TEST(Cli, EvaluateCheckpointWritesReport) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.substr(0, 7), "BLEU = ");
   auto m = json::parse(read_file(d.path("eval/metrics.json")));
-  for (const char* k : {"bleu", "chrf", "perplexity", "exact_match", "token_accuracy", "aer", "attention_entropy",
-                        "by_source_length"})
+  for (const char* k : {"bleu", "chrf", "perplexity", "exact_match", "token_accuracy", "aer", "aer_by_shift",
+                        "attention_entropy", "by_source_length"})
     EXPECT_TRUE(m.contains(k)) << k;
   EXPECT_EQ(read_lines(d.path("eval/hyp.align")).size(), 20u);
   auto entropy = json::parse(read_file(d.path("eval/entropy.json")));
@@ -188,6 +188,11 @@ TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
   std::string svg = read_file(d.path("out/accuracy_vs_length.svg"));
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_NE(read_file(d.path("out/attention.html")).find("<rect"), std::string::npos);
+  // The report can be rebuilt from the trained models alone.
+  std::filesystem::remove(d.path("out/results.json"));
+  auto again = run_attn("--log-level warn compare --report-only --config " + d.path("c.json") + " --out " + d.path("out"));
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_TRUE(std::filesystem::exists(d.path("out/results.json")));
 }
 
 TEST(Cli, DataToyAndStats) {

@@ -68,11 +68,13 @@ void add_compare(CLI::App& app, Globals& g, Runner& run) {
   struct Opts {
     std::string config, out;
     std::vector<std::string> sets;
+    bool report_only = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("--config,-c", o->config, "JSON config with a compare section")->required()->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "report directory (default: output.run_dir)");
   sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
+  sub->add_flag("--report-only", o->report_only, "evaluate the models already trained in --out and rewrite the report");
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       Config c = load_config_with(o->config, o->sets, g);
@@ -81,7 +83,9 @@ void add_compare(CLI::App& app, Globals& g, Runner& run) {
       setup_logging(g, dir + "/compare.log");
       auto t0 = std::chrono::steady_clock::now();
       ComparePlan plan = plan_compare(c, dir);
-      if (c.compare.parallel > 1) {
+      if (o->report_only) {
+        spdlog::info("re-evaluating the models trained in {}", dir);
+      } else if (c.compare.parallel > 1) {
         train_in_processes(plan, c.compare.parallel, g);
       } else {
         install_stop_handlers();

@@ -42,7 +42,7 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
   auto hyps = decode_corpus(model, c.examples, o.search, o.batch_size, o.device);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<int> src_len;
-  AerCounts aer;
+  AerCounts aer, aer_by_shift[2];
   for (size_t i = 0; i < hyps.size(); ++i) {
     const Hypothesis& h = hyps[i][0];
     r.hyps.push_back(text.detokenize(h.tokens));
@@ -53,7 +53,11 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
     if (h.attention.defined()) {
       r.entropy.add(h.attention, n);
       r.hard.push_back(hard_alignment(h.attention, n, o.align_shift));
-      if (gold) aer.add(r.hard.back(), (*gold)[i]);
+      if (gold) {
+        aer.add(r.hard.back(), (*gold)[i]);
+        // Both readings: a decoder may look at the word it just emitted (row t+1 for target t).
+        for (int sh = 0; sh < 2; ++sh) aer_by_shift[sh].add(hard_alignment(h.attention, n, sh), (*gold)[i]);
+      }
     }
     r.records.push_back(std::move(rec));
   }
@@ -66,7 +70,11 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
   r.metrics["beam"] = o.search.beam;
   if (model.decoder->has_attention()) {
     r.metrics["attention_entropy"] = r.entropy.to_json();
-    if (gold) r.metrics["aer"] = aer.aer();
+    if (gold) {
+      r.metrics["aer"] = aer.aer();
+      r.metrics["align_shift"] = o.align_shift;
+      r.metrics["aer_by_shift"] = {{"0", aer_by_shift[0].aer()}, {"1", aer_by_shift[1].aer()}};
+    }
   }
   return r;
 }
