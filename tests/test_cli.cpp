@@ -213,3 +213,26 @@ TEST(Cli, DataToyAndStats) {
   EXPECT_EQ(j["batches"], 10);
   EXPECT_TRUE(j.contains("padding_ratio"));
 }
+
+TEST(Cli, SentencepieceRunFromConfigToTranslation) {
+  // train learns a joint spm model from the .gz corpus, stores it in the
+  // checkpoint, and translate segments and detokenises with it.
+  TempDir d;
+  std::string m30k = attn::test::shared_dir() + "/data/multi30k/";
+  ASSERT_TRUE(std::filesystem::exists(m30k + "train.de.gz"));
+  write_text(d.path("c.json"), std::string(R"({"data": {"train_src": ")") + m30k + R"(train.de.gz", "train_tgt": ")" +
+                                   m30k + R"(train.en.gz", "valid_src": ")" + m30k + R"(val.de.gz", "valid_tgt": ")" +
+                                   m30k + R"(val.en.gz", "tokenizer": "spm", "spm": {"vocab_size": 1000},
+    "max_src_len": 30, "max_tgt_len": 30, "batch_size": 32},
+    "model": {"emb": 8, "hidden": 8, "dec_hidden": 16}, "train": {"max_steps": 2, "valid_every": 2},
+    "decode": {"max_len_ratio": 0.5, "max_len_add": 2}})");
+  auto r = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("run"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(d.path("run/spm/joint.model")));
+  std::filesystem::remove_all(d.path("run/spm"));  // the checkpoint must carry the model itself
+  auto t = run_attn("--log-level warn translate --checkpoint " + d.path("run/checkpoints/last.ckpt"),
+                    "Zwei Männer stehen am Strand.\n");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_EQ(count(t.out, "\n"), 1);
+  EXPECT_EQ(t.out.find("\xE2\x96\x81"), std::string::npos) << t.out;  // no raw "▁" pieces left
+}
