@@ -7,6 +7,11 @@
 #include <string>
 #include <vector>
 
+// Exported by libsentencepiece but not declared in its public headers.
+namespace sentencepiece::logging {
+void SetMinLogLevel(int v);
+}  // namespace sentencepiece::logging
+
 namespace {
 
 int copy_out(const std::string& s, char* out, int out_len) {
@@ -23,6 +28,7 @@ int copy_out(const std::string& s, char* out, int out_len) {
 extern "C" {
 
 __attribute__((visibility("default"))) int attn_spm_train(const char* args, char* err, int err_len) {
+  sentencepiece::logging::SetMinLogLevel(2);  // its progress lines would flood our log; errors still come back
   auto st = sentencepiece::SentencePieceTrainer::Train(args);
   if (!st.ok()) {
     copy_out(st.ToString(), err, err_len);
