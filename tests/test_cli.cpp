@@ -61,6 +61,15 @@ TEST(Cli, ConfigDefaultsIsAValidConfig) {
   EXPECT_EQ(run_attn("config check " + attn::test::source_dir() + "/configs/compare_toy.json").code, 0);
 }
 
+TEST(Cli, ConfigCheckNamesMissingDataFiles) {
+  TempDir d;
+  write_text(d.path("c.json"), R"({"data": {"train_src": "/nope/a.de", "train_tgt": "/nope/a.en"}})");
+  auto r = run_attn("config check " + d.path("c.json"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(count(r.err, "no such file"), 2) << r.err;
+  EXPECT_NE(r.err.find("data.train_tgt: /nope/a.en: no such file"), std::string::npos) << r.err;
+}
+
 TEST(Cli, UsageErrorsExit2) {
   EXPECT_EQ(run_attn("").code, 2);
   EXPECT_EQ(run_attn("nonsense").code, 2);

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "cli/common.h"
@@ -14,6 +15,16 @@ void add_config(CLI::App& app, Globals& g, Runner& run) {
   check->callback([&run, &g, file] {
     run = [&g, file] {
       Config c = load_config_with(*file, {}, g);
+      // Files the run would read: all missing ones at once, like the rest.
+      std::vector<std::string> missing;
+      const auto& d = c.data;
+      for (const auto& [key, path] : std::vector<std::pair<const char*, std::string>>{
+               {"train_src", d.train_src}, {"train_tgt", d.train_tgt}, {"valid_src", d.valid_src},
+               {"valid_tgt", d.valid_tgt}, {"test_src", d.test_src}, {"test_tgt", d.test_tgt},
+               {"test_align", d.test_align}})
+        if (d.toy.task.empty() && !path.empty() && !std::filesystem::exists(path))
+          missing.push_back(*file + ": data." + key + ": " + path + ": no such file");
+      if (!missing.empty()) throw ConfigError(missing);
       std::cout << *file << ": ok (" << c.model.type << " model, "
                 << (c.data.toy.task.empty() ? c.data.train_src : "toy task " + c.data.toy.task) << ")\n";
       return static_cast<int>(kOk);
