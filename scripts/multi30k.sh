@@ -3,16 +3,19 @@
 # and the best checkpoint, then translate test2016 (greedy and beam 5) and
 # score it (sacreBLEU-style BLEU, chrF, per-length BLEU, attention entropy,
 # attention.html for 20 sentences). The corpus is read from ../shared.
-#   scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N]
+#   scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N] [--eval-only]
+# --eval-only scores the checkpoint of an earlier run again (no training).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=bahdanau
 MINUTES=""
+EVAL_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) MINUTES=$2; shift 2 ;;
+    --eval-only) EVAL_ONLY=1; shift ;;
     bahdanau|luong|bottleneck) MODEL=$1; shift ;;
-    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N]" >&2; exit 2 ;;
+    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N] [--eval-only]" >&2; exit 2 ;;
   esac
 done
 DATA=../shared/data/multi30k
@@ -26,7 +29,9 @@ RUN=runs/multi30k_$MODEL
 SET=()
 [ -n "$MINUTES" ] && SET=(--set "train.max_minutes=$MINUTES")
 A=./build/attn
-$A --threads 1 train --config "$CONFIG" --run-dir "$RUN" "${SET[@]}"
+if [ $EVAL_ONLY = 0 ]; then
+  $A --threads 1 train --config "$CONFIG" --run-dir "$RUN" "${SET[@]}"
+fi
 CK=$RUN/checkpoints/best.ckpt
 [ -f "$CK" ] || CK=$RUN/checkpoints/last.ckpt
 TEST_SRC=$DATA/test_2016_flickr.de.gz
