@@ -114,8 +114,6 @@ class LocalAttentionImpl : public GeneralAttentionImpl {
   torch::nn::Linear pos_hidden{nullptr}, pos_out{nullptr};
 };
 
-TORCH_MODULE(AdditiveAttention);
-
 std::shared_ptr<AttentionImpl> make_attention(const AttentionConfig& c, int64_t query_dim, int64_t key_dim,
                                               int64_t attn_dim);
 

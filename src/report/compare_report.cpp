@@ -95,9 +95,8 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   write_file_atomic(dir + "/accuracy_vs_length.svg",
                     line_plot_svg("Exact match vs source length (test)", "source length", "exact match",
                                   acc_series, 0.0, 1.0));
-  double bmax = 100;
   write_file_atomic(dir + "/bleu_vs_length.svg",
-                    line_plot_svg("BLEU vs source length (test)", "source length", "BLEU", bleu_series, 0.0, bmax));
+                    line_plot_svg("BLEU vs source length (test)", "source length", "BLEU", bleu_series, 0.0, 100.0));
   write_file_atomic(dir + "/attention.html", attention_html("attn compare: attention on test sentences", sections));
   for (const auto& sec : sections)
     for (const auto& r : sec.records)
