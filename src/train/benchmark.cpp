@@ -22,6 +22,13 @@ double peak_rss_mib() {
 json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
   torch::manual_seed(static_cast<uint64_t>(o.seed));
   Seq2Seq model(mc, o.vocab, o.vocab);
+  if (o.what != "train") {
+    // An untrained model ends sentences whenever its random weights favour
+    // EOS; forbid EOS so every decode runs to the length limit and the PyTorch
+    // reference (which does the same) times the same work.
+    torch::NoGradGuard ng;
+    model->named_parameters()["decoder.out.bias"][Vocab::kEos] = -1e4;
+  }
   torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-4));
   // Reverse-task batches: random symbols; lengths from a fixed formula that
   // scripts/bench/reference.py uses too, so both time the same shapes.
