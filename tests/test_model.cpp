@@ -147,12 +147,8 @@ TEST(DecoderGradients, LuongAndBottleneckForwardMatchFiniteDifferences) {
 
 // Each model type memorises 20 reverse pairs.
 TEST(Overfit, EveryModelMemorisesTwentyReversePairs) {
-  auto toy = make_toy({"reverse", 20, 3, 7, 8, 7});
-  std::vector<std::vector<std::string>> sents;
-  for (const auto& e : toy) sents.push_back(e.src);
-  Vocab v = Vocab::build(sents, 1, 0);
-  std::vector<Example> ex;
-  for (const auto& e : toy) ex.push_back({v.encode(e.src), v.encode(e.tgt), 0});
+  auto ex = attn::test::toy_examples({"reverse", 20, 3, 7, 8, 7});
+  const int vocab = 4 + 8;  // specials + 8 symbols
   std::vector<int> all(ex.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   Batch b = make_batch(ex, all);
@@ -165,7 +161,7 @@ TEST(Overfit, EveryModelMemorisesTwentyReversePairs) {
     cfg.emb = 32, cfg.hidden = 64, cfg.dec_hidden = 64, cfg.dropout = 0.0;
     cfg.attention.score = var.score;
     cfg.input_feeding = var.feeding;
-    Seq2Seq m(cfg, v.size(), v.size());
+    Seq2Seq m(cfg, vocab, vocab);
     torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(0.01));
     int exact = 0;
     for (int step = 1; step <= 400 && exact < 20; ++step) {

@@ -25,6 +25,17 @@ Config toy_config(const std::string& dir) {
   return config_from_json(j);
 }
 
+// A finished run of `steps` updates in `dir` (one validation at the end).
+Config short_run(const std::string& dir, int steps) {
+  Config c = toy_config(dir);
+  c.train.max_steps = steps;
+  c.train.valid_every = steps;
+  TrainOptions o;
+  o.run_dir = dir;
+  train(c, o);
+  return c;
+}
+
 std::vector<json> metrics(const std::string& dir) {
   std::vector<json> out;
   for (const auto& l : read_lines(dir + "/metrics.jsonl")) out.push_back(json::parse(l));
@@ -82,12 +93,7 @@ TEST(Trainer, StopAndResumeGivesTheSameMetrics) {
 
 TEST(Checkpoint, RoundTripGivesTheSameModel) {
   TempDir d;
-  Config c = toy_config(d.path());
-  c.train.max_steps = 5;
-  c.train.valid_every = 5;
-  TrainOptions o;
-  o.run_dir = d.path();
-  train(c, o);
+  short_run(d.path(), 5);
   Checkpoint a = load_checkpoint(d.path("checkpoints/last.ckpt"));
   Checkpoint b = load_checkpoint(d.path("checkpoints/last.ckpt"));
   EXPECT_EQ(a.config.model.hidden, 24);
@@ -100,12 +106,7 @@ TEST(Checkpoint, RoundTripGivesTheSameModel) {
 
 TEST(Checkpoint, CorruptedOrTruncatedFilesAreRefused) {
   TempDir d;
-  Config c = toy_config(d.path());
-  c.train.max_steps = 2;
-  c.train.valid_every = 2;
-  TrainOptions o;
-  o.run_dir = d.path();
-  train(c, o);
+  short_run(d.path(), 2);
   std::string good = read_file(d.path("checkpoints/last.ckpt"));
   attn::test::write_text(d.path("half.ckpt"), good.substr(0, good.size() / 2));
   attn::test::write_text(d.path("junk.ckpt"), "definitely not a checkpoint");
@@ -121,12 +122,9 @@ TEST(Checkpoint, CorruptedOrTruncatedFilesAreRefused) {
 
 TEST(Checkpoint, ResumeWithAnotherArchitectureOrVocabularyIsRefused) {
   TempDir d;
-  Config c = toy_config(d.path());
-  c.train.max_steps = 2;
-  c.train.valid_every = 2;
+  Config c = short_run(d.path(), 2);
   TrainOptions o;
   o.run_dir = d.path();
-  train(c, o);
   o.resume = true;
   Config other = c;
   other.model.hidden = 48;

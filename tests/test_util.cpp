@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "data/vocab.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +11,16 @@
 #include <sstream>
 
 namespace attn::test {
+
+std::vector<Example> toy_examples(const ToySpec& spec) {
+  auto toy = make_toy(spec);
+  std::vector<std::vector<std::string>> sources;
+  for (const auto& e : toy) sources.push_back(e.src);
+  Vocab v = Vocab::build(sources, 1, 0);
+  std::vector<Example> ex;
+  for (const auto& e : toy) ex.push_back({v.encode(e.src), v.encode(e.tgt), 0});
+  return ex;
+}
 
 TempDir::TempDir() {
   std::random_device rd;

@@ -7,7 +7,13 @@
 #include <functional>
 #include <string>
 
+#include "data/corpus.h"
+#include "data/toy.h"
+
 namespace attn::test {
+
+// A toy task encoded with a vocabulary built from its own sources.
+std::vector<Example> toy_examples(const ToySpec& spec);
 
 // A fresh directory under the system temp dir, removed at scope end.
 class TempDir {
