@@ -8,7 +8,6 @@
 #include "data/errors.h"
 #include "data/text_file.h"
 #include "eval/bleu.h"
-#include "eval/chrf.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
 #include "report/attention_record.h"
@@ -28,21 +27,20 @@ int score_files(const std::string& hyp_path, const std::string& ref_path, bool a
                     std::to_string(refs.size()));
   std::vector<int> ref_len;
   for (const auto& r : refs) ref_len.push_back(static_cast<int>(split_ws(tokenize_13a(r)).size()));
-  BleuResult bleu = corpus_bleu(hyps, {refs});
-  double chrf = corpus_chrf(hyps, refs);
-  json per = translation_metrics(hyps, refs, ref_len)["by_source_length"];
+  json m = translation_metrics(hyps, refs, ref_len);  // corpus BLEU and chrF too, computed once
+  json per = m["by_source_length"];
   if (as_json) {
-    json j = {{"bleu", bleu.score},
-              {"bleu_line", bleu.format()},
-              {"signature", bleu_signature(1)},
-              {"chrf", chrf},
+    json j = {{"bleu", m["bleu"]},
+              {"bleu_line", m["bleu_line"]},
+              {"signature", m["bleu_signature"]},
+              {"chrf", m["chrf"]},
               {"by_reference_length", per}};
     std::cout << j.dump(2) << "\n";
     return kOk;
   }
-  std::printf("%s\n", bleu.format().c_str());
-  std::printf("chrF2 = %.2f\n", chrf);
-  std::printf("signature: %s\n", bleu_signature(1).c_str());
+  std::printf("%s\n", m["bleu_line"].get<std::string>().c_str());
+  std::printf("chrF2 = %.2f\n", m["chrf"].get<double>());
+  std::printf("signature: %s\n", m["bleu_signature"].get<std::string>().c_str());
   for (const auto& b : per)
     std::printf("  ref length %-7s %5d sentences  BLEU %6.2f\n", b["src_len"].get<std::string>().c_str(),
                 b["sentences"].get<int>(), b["bleu"].get<double>());

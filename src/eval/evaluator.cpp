@@ -104,12 +104,12 @@ nlohmann::json translation_metrics(const std::vector<std::string>& hyps, const s
     BleuResult bleu = corpus_bleu(b.h, {b.r});
     return nlohmann::json{{"sentences", b.h.size()},
                           {"bleu", bleu.score},
+                          {"bleu_line", bleu.format()},
                           {"chrf", corpus_chrf(b.h, b.r)},
                           {"exact_match", b.h.empty() ? 0.0 : static_cast<double>(b.exact) / b.h.size()},
                           {"token_accuracy", b.tok_all ? static_cast<double>(b.tok_ok) / b.tok_all : 0.0}};
   };
   nlohmann::json j = summarise(all);
-  j["bleu_line"] = corpus_bleu(all.h, {all.r}).format();
   j["bleu_signature"] = bleu_signature(1);
   std::vector<std::pair<int, std::string>> order;
   for (const auto& [k, b] : buckets) order.emplace_back(b.lo, k);
