@@ -73,6 +73,38 @@ TEST(Search, BeamOfOneEqualsGreedy) {
   }
 }
 
+// Sentences leave the greedy batch as they finish: what the others decode
+// must not change, so each sentence decoded alone gives the same result.
+TEST(Search, GreedyBatchEqualsOneSentenceAtATime) {
+  for (const std::string type : {"bahdanau", "luong", "bottleneck"}) {
+    torch::manual_seed(5);
+    Seq2Seq m(tiny(type), 10, 10);
+    m->eval();
+    {
+      torch::NoGradGuard ng;  // no EOS: every sentence runs to its own limit
+      m->named_parameters()["decoder.out.bias"][Vocab::kEos] = -1e4;
+    }
+    SearchOptions o;
+    o.max_len_ratio = 1.0, o.max_len_add = 1;  // different limits per sentence: rows leave at different steps
+    Batch all = batch();
+    auto g = greedy_search(*m, all, o);
+    std::vector<Example> ex = {{{4, 5, 6}, {6, 5, 4}, 1}, {{7, 8, 9, 4, 5}, {5}, 2}, {{6}, {6}, 3}};
+    for (int i = 0; i < 3; ++i) {
+      auto one = greedy_search(*m, make_batch(ex, {i}), o);
+      const Hypothesis &a = g[static_cast<size_t>(i)][0], &b = one[0][0];
+      EXPECT_EQ(a.tokens, b.tokens) << type << " sentence " << i;
+      EXPECT_EQ(a.ended, b.ended) << type;
+      EXPECT_NEAR(a.log_prob, b.log_prob, 1e-4) << type;
+      ASSERT_EQ(a.attention.defined(), b.attention.defined()) << type;
+      if (a.attention.defined()) {
+        ASSERT_EQ(a.attention.sizes(), b.attention.sizes()) << type;
+        EXPECT_TRUE(torch::allclose(a.attention, b.attention, 1e-5, 1e-6)) << type;
+      }
+    }
+    EXPECT_LT(g[2][0].tokens.size(), g[1][0].tokens.size()) << "the limits should differ";
+  }
+}
+
 TEST(Search, NbestIsSortedAndAttentionRowsSumToOne) {
   torch::manual_seed(2);
   Seq2Seq m(tiny("bahdanau"), 10, 10);

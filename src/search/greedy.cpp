@@ -41,46 +41,61 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Bat
   std::vector<int64_t> src_len = source_lengths(batch);
   int longest = 0;
   std::vector<int> max_len = max_output_lengths(src_len, o, longest);
-  Tensor y = torch::full({B}, Vocab::kBos, torch::TensorOptions().dtype(torch::kLong).device(dev));
-  std::vector<Tensor> toks, lps, atts;
-  std::vector<char> done(B, 0);
-  int64_t n_done = 0;
-  // Work stays on the device; one transfer per step to see who finished.
-  for (int t = 0; t < longest && n_done < B; ++t) {
+  auto long_opts = torch::TensorOptions().dtype(torch::kLong);
+  Tensor y = torch::full({B}, Vocab::kBos, long_opts.device(dev));
+  std::vector<std::vector<Hypothesis>> res(B, std::vector<Hypothesis>(1));
+  std::vector<Tensor> att_steps, att_rows;  // per step: weights [A, S] and their sentences [A]
+  // Row a of the decoder batch is sentence active[a]. Sentences that finish
+  // leave the batch, so later steps only work on those still decoding.
+  std::vector<int64_t> active(B);
+  for (int64_t b = 0; b < B; ++b) active[b] = b, res[b][0].ended = false;
+  for (int t = 0; t < longest && !active.empty(); ++t) {
     StepOutput out = model.decoder->step(mem, st, y);
     auto [lp, tok] = torch::log_softmax(out.logits, -1).max(-1);
-    toks.push_back(tok);
-    lps.push_back(lp);
-    if (out.attention.defined()) atts.push_back(out.attention);
-    y = tok;
-    Tensor ended = tok.eq(Vocab::kEos).to(torch::kCPU);
-    auto e = ended.accessor<bool, 1>();
-    for (int64_t b = 0; b < B; ++b)
-      if (!done[b] && (e[b] || t + 1 >= max_len[b])) done[b] = 1, ++n_done;
-  }
-  Tensor T = torch::stack(toks, 1).to(torch::kCPU);   // [B, steps]
-  Tensor L = torch::stack(lps, 1).to(torch::kCPU).to(torch::kDouble);
-  Tensor A = atts.empty() ? Tensor() : torch::stack(atts, 1).to(torch::kCPU).to(torch::kFloat);  // [B, steps, S]
-  auto ta = T.accessor<int64_t, 2>();
-  auto la = L.accessor<double, 2>();
-  std::vector<std::vector<Hypothesis>> res(B);
-  for (int64_t b = 0; b < B; ++b) {
-    Hypothesis h;
-    h.ended = false;
-    int steps = static_cast<int>(T.size(1));
-    int n = 0;
-    for (int t = 0; t < std::min(steps, max_len[b]); ++t) {
-      h.log_prob += la[b][t];
-      if (ta[b][t] == Vocab::kEos) {
-        h.ended = true;
-        break;
-      }
-      h.tokens.push_back(static_cast<int>(ta[b][t]));
-      ++n;
+    // One transfer per step: the chosen tokens, their log-probs, the weights.
+    Tensor tok_c = tok.to(torch::kCPU), lp_c = lp.to(torch::kCPU).to(torch::kDouble);
+    if (out.attention.defined()) {
+      att_steps.push_back(out.attention.to(torch::kCPU).to(torch::kFloat));
+      att_rows.push_back(torch::tensor(active, torch::kLong));
     }
+    auto ta = tok_c.accessor<int64_t, 1>();
+    auto la = lp_c.accessor<double, 1>();
+    std::vector<int64_t> keep, next_active;
+    for (int64_t a = 0; a < static_cast<int64_t>(active.size()); ++a) {
+      const int64_t b = active[static_cast<size_t>(a)];
+      Hypothesis& h = res[b][0];
+      h.log_prob += la[a];
+      if (ta[a] == Vocab::kEos) {
+        h.ended = true;
+        continue;
+      }
+      h.tokens.push_back(static_cast<int>(ta[a]));
+      if (t + 1 >= max_len[b]) continue;
+      keep.push_back(a);
+      next_active.push_back(b);
+    }
+    if (next_active.empty()) break;
+    if (next_active.size() < active.size()) {
+      Tensor sel = torch::tensor(keep, long_opts).to(dev);
+      st = st.index_select(sel);
+      mem = mem.index_select(sel);
+      tok = tok.index_select(0, sel);
+    }
+    y = tok;
+    active = std::move(next_active);
+  }
+  // Attention [B, steps, S]: one scatter per step, then a slice per sentence.
+  Tensor att;
+  if (!att_steps.empty()) {
+    att = torch::zeros({B, static_cast<int64_t>(att_steps.size()), att_steps[0].size(1)});
+    for (size_t t = 0; t < att_steps.size(); ++t)
+      att.select(1, static_cast<int64_t>(t)).index_copy_(0, att_rows[t], att_steps[t]);
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    Hypothesis& h = res[b][0];
     h.score = h.log_prob;
-    if (A.defined()) h.attention = A[b].narrow(0, 0, n).narrow(1, 0, src_len[b]).clone();
-    res[b].push_back(std::move(h));
+    if (att.defined())
+      h.attention = att[b].narrow(0, 0, static_cast<int64_t>(h.tokens.size())).narrow(1, 0, src_len[b]).clone();
   }
   return res;
 }
