@@ -2,11 +2,22 @@
 
 #include <limits>
 
+#include "model/attention_kernels.h"
+
 namespace attn {
 
 namespace nn = torch::nn;
 using torch::Tensor;
 
+namespace {
+// One query per sentence (a decoder step): bmm would be B tiny GEMMs, which
+// BLAS handles poorly; the fused row kernels do better. Other shapes: bmm.
+bool one_query_rows(const Tensor& a, const Tensor& b) { return a.size(1) == 1 && batched_rows_supported(a, b); }
+
+Tensor scores_by_dot(const Tensor& q, const Tensor& k) {
+  return one_query_rows(q, k) ? dot_scores(q, k) : torch::bmm(q, k.transpose(1, 2));  // [B, T, S]
+}
+}  // namespace
 
 AttentionMemory AttentionMemory::index_select(const Tensor& idx) const {
   return {values.index_select(0, idx), proj_keys.index_select(0, idx), mask.index_select(0, idx),
@@ -23,7 +34,9 @@ AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemor
   scores = scores.masked_fill(mem.mask.logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
   Tensor weights = torch::softmax(scores, -1);
   Tensor used = dropout_ > 0 && is_training() ? torch::dropout(weights, dropout_, true) : weights;
-  return {torch::bmm(used, mem.values), weights};  // [B, T, S] x [B, S, K]
+  Tensor context = one_query_rows(used, mem.values) ? attention_context(used, mem.values)
+                                                    : torch::bmm(used, mem.values);  // [B, T, S] x [B, S, K]
+  return {context, weights};
 }
 
 // --- additive -------------------------------------------------------------
@@ -40,17 +53,22 @@ AdditiveAttentionImpl::AdditiveAttentionImpl(int64_t query_dim, int64_t key_dim,
 Tensor AdditiveAttentionImpl::project_keys(const Tensor& values) { return key_layer(values); }  // U h + b
 
 Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor& coverage) {
-  Tensor q = query_layer(query).unsqueeze(2);  // [B, T, 1, A]
-  Tensor k = mem.proj_keys.unsqueeze(1);       // [B, 1, S, A]
-  Tensor pre = q + k;                          // [B, T, S, A]
-  if (coverage_layer && coverage.defined()) pre = pre + coverage_layer(coverage.unsqueeze(-1)).unsqueeze(1);
+  Tensor wq = query_layer(query);  // [B, T, A]
+  bool with_coverage = coverage_layer && coverage.defined();
+  Tensor v_flat = v->weight.view({-1});
+  if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat))
+    return additive_scores(wq, mem.proj_keys, v_flat);  // fused CPU kernel: same function, one pass
+  Tensor q = wq.unsqueeze(2);             // [B, T, 1, A]
+  Tensor k = mem.proj_keys.unsqueeze(1);  // [B, 1, S, A]
+  Tensor pre = q + k;                     // [B, T, S, A]
+  if (with_coverage) pre = pre + coverage_layer(coverage.unsqueeze(-1)).unsqueeze(1);
   return v(torch::tanh(pre)).squeeze(-1);  // [B, T, S]
 }
 
 // --- dot / general ----------------------------------------------------------
 
 Tensor DotAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor&) {
-  return torch::bmm(query, mem.proj_keys.transpose(1, 2));  // q^T h: [B, T, Q] x [B, Q, S]
+  return scores_by_dot(query, mem.proj_keys);  // q^T h
 }
 
 GeneralAttentionImpl::GeneralAttentionImpl(int64_t query_dim, int64_t key_dim, double temperature, double dropout)
@@ -61,7 +79,7 @@ GeneralAttentionImpl::GeneralAttentionImpl(int64_t query_dim, int64_t key_dim, d
 Tensor GeneralAttentionImpl::project_keys(const Tensor& values) { return key_layer(values); }  // W h: [B, S, Q]
 
 Tensor GeneralAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor&) {
-  return torch::bmm(query, mem.proj_keys.transpose(1, 2));  // q^T (W h)
+  return scores_by_dot(query, mem.proj_keys);  // q^T (W h)
 }
 
 // --- location ---------------------------------------------------------------

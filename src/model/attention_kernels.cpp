@@ -1,0 +1,349 @@
+#include "model/attention_kernels.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+// The float kernels are compiled for AVX-512, AVX2 and the baseline, and the
+// loader picks one for the CPU it runs on (GCC and clang function
+// multiversioning); the build itself stays portable.
+#if defined(__x86_64__) && defined(__linux__)
+#define ATTN_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ATTN_CPU_CLONES
+#endif
+#define ATTN_INLINE __attribute__((always_inline)) inline
+
+namespace attn {
+
+using torch::Tensor;
+
+namespace {
+
+// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|), |x| clamped to 9
+// (tanh 9 rounds to 1 in float). exp(y) = 2^n exp(r), n = round(y / ln 2),
+// |r| <= ln2 / 2, exp(r) by its Taylor series to degree 7 (error < 1e-8).
+// Branch-free, so the loops below vectorise.
+ATTN_INLINE float tanh_kernel(float x) {
+  float ax = std::fabs(x);
+  ax = ax < 9.0f ? ax : 9.0f;
+  float y = -2.0f * ax;
+  const float round_magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  float n = (y * 1.44269504f + round_magic) - round_magic;
+  float r = (y - n * 0.693359375f) - n * -2.12194440e-4f;  // ln 2 in two parts
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n, n in [-26, 0]
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  float e = p * scale;
+  return std::copysign((1.0f - e) / (1.0f + e), x);
+}
+
+ATTN_INLINE double tanh_kernel(double x) { return std::tanh(x); }
+
+// The row kernels: one sentence, all its query rows. Inner loops run over
+// the contiguous last dimension so they vectorise.
+
+// out[t, s] = sum_a v[a] tanh(q[t, a] + k[s, a])
+template <typename T>
+ATTN_INLINE void score_rows(const T* q, const T* k, const T* v, T* out, int64_t TQ, int64_t S, int64_t A) {
+  for (int64_t t = 0; t < TQ; ++t)
+    for (int64_t s = 0; s < S; ++s) {
+      const T *qt = q + t * A, *ks = k + s * A;
+      T acc = 0;
+      {
+#ifdef __clang__
+#pragma clang fp reassociate(on)  // lets the sum over a vectorise
+#endif
+        for (int64_t a = 0; a < A; ++a) acc += v[a] * tanh_kernel(qt[a] + ks[a]);
+      }
+      out[t * S + s] = acc;
+    }
+}
+
+// Backward of score_rows given g = dL/de [TQ, S]; accumulates into dq, dk, dv.
+// The tanh is recomputed; g = 0 (masked positions) is skipped.
+template <typename T>
+ATTN_INLINE void score_grad_rows(const T* __restrict q, const T* __restrict k, const T* __restrict v, const T* g,
+                                 T* __restrict dq, T* __restrict dk, T* __restrict dv, int64_t TQ, int64_t S,
+                                 int64_t A) {
+  for (int64_t t = 0; t < TQ; ++t)
+    for (int64_t s = 0; s < S; ++s) {
+      const T gs = g[t * S + s];
+      if (gs == 0) continue;
+      const T* __restrict qt = q + t * A;
+      const T* __restrict ks = k + s * A;
+      T* __restrict dqt = dq + t * A;
+      T* __restrict dks = dk + s * A;
+      for (int64_t a = 0; a < A; ++a) {
+        T th = tanh_kernel(qt[a] + ks[a]);
+        T d = gs * v[a] * (1 - th * th);
+        dqt[a] += d;
+        dks[a] += d;
+        dv[a] += gs * th;
+      }
+    }
+}
+
+// out[t, :] = sum_s w[t, s] x[s, :]   (w = 0 skipped: exact)
+template <typename T>
+ATTN_INLINE void weighted_sum_rows(const T* w, const T* __restrict x, T* __restrict out, int64_t TQ, int64_t S,
+                                   int64_t D) {
+  for (int64_t t = 0; t < TQ; ++t) {
+    T* __restrict ot = out + t * D;
+    for (int64_t d = 0; d < D; ++d) ot[d] = 0;
+    for (int64_t s = 0; s < S; ++s) {
+      const T ws = w[t * S + s];
+      if (ws == 0) continue;
+      const T* __restrict xs = x + s * D;
+      for (int64_t d = 0; d < D; ++d) ot[d] += ws * xs[d];
+    }
+  }
+}
+
+// out[t, s] = a[t, :] . x[s, :]
+template <typename T>
+ATTN_INLINE void dot_rows(const T* a, const T* x, T* out, int64_t TQ, int64_t S, int64_t D) {
+  for (int64_t t = 0; t < TQ; ++t)
+    for (int64_t s = 0; s < S; ++s) {
+      const T *at = a + t * D, *xs = x + s * D;
+      T acc = 0;
+      {
+#ifdef __clang__
+#pragma clang fp reassociate(on)
+#endif
+        for (int64_t d = 0; d < D; ++d) acc += at[d] * xs[d];
+      }
+      out[t * S + s] = acc;
+    }
+}
+
+// dx[s, :] += sum_t w[t, s] a[t, :]   (w = 0 skipped: exact)
+template <typename T>
+ATTN_INLINE void outer_add_rows(const T* w, const T* __restrict a, T* __restrict dx, int64_t TQ, int64_t S,
+                                int64_t D) {
+  for (int64_t t = 0; t < TQ; ++t)
+    for (int64_t s = 0; s < S; ++s) {
+      const T ws = w[t * S + s];
+      if (ws == 0) continue;
+      const T* __restrict at = a + t * D;
+      T* __restrict dxs = dx + s * D;
+      for (int64_t d = 0; d < D; ++d) dxs[d] += ws * at[d];
+    }
+}
+
+// Float versions built for each CPU level (see ATTN_CPU_CLONES); double
+// (used by the gradient tests) runs the templates as they are.
+ATTN_CPU_CLONES void score_rows_f(const float* q, const float* k, const float* v, float* out, int64_t TQ,
+                                  int64_t S, int64_t A) {
+  score_rows(q, k, v, out, TQ, S, A);
+}
+ATTN_CPU_CLONES void score_grad_rows_f(const float* q, const float* k, const float* v, const float* g, float* dq,
+                                       float* dk, float* dv, int64_t TQ, int64_t S, int64_t A) {
+  score_grad_rows(q, k, v, g, dq, dk, dv, TQ, S, A);
+}
+ATTN_CPU_CLONES void weighted_sum_rows_f(const float* w, const float* x, float* out, int64_t TQ, int64_t S,
+                                         int64_t D) {
+  weighted_sum_rows(w, x, out, TQ, S, D);
+}
+ATTN_CPU_CLONES void dot_rows_f(const float* a, const float* x, float* out, int64_t TQ, int64_t S, int64_t D) {
+  dot_rows(a, x, out, TQ, S, D);
+}
+ATTN_CPU_CLONES void outer_add_rows_f(const float* w, const float* a, float* dx, int64_t TQ, int64_t S,
+                                      int64_t D) {
+  outer_add_rows(w, a, dx, TQ, S, D);
+}
+
+// float -> the CPU-specific builds above, double -> the templates.
+void k_score(const float* q, const float* k, const float* v, float* o, int64_t TQ, int64_t S, int64_t A) {
+  score_rows_f(q, k, v, o, TQ, S, A);
+}
+void k_score(const double* q, const double* k, const double* v, double* o, int64_t TQ, int64_t S, int64_t A) {
+  score_rows(q, k, v, o, TQ, S, A);
+}
+void k_score_grad(const float* q, const float* k, const float* v, const float* g, float* dq, float* dk, float* dv,
+                  int64_t TQ, int64_t S, int64_t A) {
+  score_grad_rows_f(q, k, v, g, dq, dk, dv, TQ, S, A);
+}
+void k_score_grad(const double* q, const double* k, const double* v, const double* g, double* dq, double* dk,
+                  double* dv, int64_t TQ, int64_t S, int64_t A) {
+  score_grad_rows(q, k, v, g, dq, dk, dv, TQ, S, A);
+}
+void k_weighted_sum(const float* w, const float* x, float* o, int64_t TQ, int64_t S, int64_t D) {
+  weighted_sum_rows_f(w, x, o, TQ, S, D);
+}
+void k_weighted_sum(const double* w, const double* x, double* o, int64_t TQ, int64_t S, int64_t D) {
+  weighted_sum_rows(w, x, o, TQ, S, D);
+}
+void k_dot(const float* a, const float* x, float* o, int64_t TQ, int64_t S, int64_t D) {
+  dot_rows_f(a, x, o, TQ, S, D);
+}
+void k_dot(const double* a, const double* x, double* o, int64_t TQ, int64_t S, int64_t D) {
+  dot_rows(a, x, o, TQ, S, D);
+}
+void k_outer_add(const float* w, const float* a, float* dx, int64_t TQ, int64_t S, int64_t D) {
+  outer_add_rows_f(w, a, dx, TQ, S, D);
+}
+void k_outer_add(const double* w, const double* a, double* dx, int64_t TQ, int64_t S, int64_t D) {
+  outer_add_rows(w, a, dx, TQ, S, D);
+}
+
+// Runs f(b) for every sentence b; sentences are independent, so in parallel.
+template <typename F>
+void each_sentence(int64_t B, const F& f) {
+  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) f(b);
+  });
+}
+
+// Pointer to sentence b of a contiguous [B, ...] tensor.
+template <typename T>
+T* row(const Tensor& t, int64_t b) {
+  return t.data_ptr<T>() + b * t.stride(0);
+}
+
+template <typename T>
+Tensor score_forward(const Tensor& q, const Tensor& k, const Tensor& v) {
+  const int64_t TQ = q.size(1), S = k.size(1), A = q.size(2);
+  Tensor out = torch::empty({q.size(0), TQ, S}, q.options());
+  each_sentence(q.size(0), [&](int64_t b) { k_score(row<T>(q, b), row<T>(k, b), v.data_ptr<T>(), row<T>(out, b), TQ, S, A); });
+  return out;
+}
+
+template <typename T>
+torch::autograd::tensor_list score_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g) {
+  const int64_t B = q.size(0), TQ = q.size(1), S = k.size(1), A = q.size(2);
+  // dv per sentence, summed after: no two tasks write the same memory.
+  Tensor dq = torch::zeros_like(q), dk = torch::zeros_like(k), dv = torch::zeros({B, A}, q.options());
+  each_sentence(B, [&](int64_t b) {
+    k_score_grad(row<T>(q, b), row<T>(k, b), v.data_ptr<T>(), row<T>(g, b), row<T>(dq, b), row<T>(dk, b),
+                 row<T>(dv, b), TQ, S, A);
+  });
+  return {dq, dk, dv.sum(0)};
+}
+
+// [B, TQ, S] weights x [B, S, D] rows -> [B, TQ, D]
+template <typename T>
+Tensor weighted_sum(const Tensor& w, const Tensor& x) {
+  const int64_t TQ = w.size(1), S = x.size(1), D = x.size(2);
+  Tensor out = torch::empty({w.size(0), TQ, D}, x.options());
+  each_sentence(w.size(0), [&](int64_t b) { k_weighted_sum(row<T>(w, b), row<T>(x, b), row<T>(out, b), TQ, S, D); });
+  return out;
+}
+
+// [B, TQ, D] x [B, S, D] -> [B, TQ, S]
+template <typename T>
+Tensor dots(const Tensor& a, const Tensor& x) {
+  const int64_t TQ = a.size(1), S = x.size(1), D = x.size(2);
+  Tensor out = torch::empty({a.size(0), TQ, S}, x.options());
+  each_sentence(a.size(0), [&](int64_t b) { k_dot(row<T>(a, b), row<T>(x, b), row<T>(out, b), TQ, S, D); });
+  return out;
+}
+
+// sum_t w[b, t, s] a[b, t, :] -> [B, S, D]
+template <typename T>
+Tensor outer_sum(const Tensor& w, const Tensor& a) {
+  const int64_t TQ = w.size(1), S = w.size(2), D = a.size(2);
+  Tensor out = torch::zeros({w.size(0), S, D}, a.options());
+  each_sentence(w.size(0), [&](int64_t b) { k_outer_add(row<T>(w, b), row<T>(a, b), row<T>(out, b), TQ, S, D); });
+  return out;
+}
+
+bool is_double(const Tensor& t) { return t.scalar_type() == torch::kDouble; }
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+class AdditiveScoreFunction : public torch::autograd::Function<AdditiveScoreFunction> {
+ public:
+  static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k, const Tensor& v) {
+    Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+    ctx->save_for_backward({qc, kc, vc});
+    return is_double(q) ? score_forward<double>(qc, kc, vc) : score_forward<float>(qc, kc, vc);
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    Tensor g = grads[0].contiguous();
+    return is_double(g) ? score_backward<double>(s[0], s[1], s[2], g) : score_backward<float>(s[0], s[1], s[2], g);
+  }
+};
+
+// e = q . k: backward dq = g k (a weighted sum), dk = sum_t g q (outer sums).
+class DotScoreFunction : public torch::autograd::Function<DotScoreFunction> {
+ public:
+  static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k) {
+    Tensor qc = q.contiguous(), kc = k.contiguous();
+    ctx->save_for_backward({qc, kc});
+    return is_double(q) ? dots<double>(qc, kc) : dots<float>(qc, kc);
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    Tensor g = grads[0].contiguous();
+    if (is_double(g)) return {weighted_sum<double>(g, s[1]), outer_sum<double>(g, s[0])};
+    return {weighted_sum<float>(g, s[1]), outer_sum<float>(g, s[0])};
+  }
+};
+
+// c = w x: backward dw = g . x (dots), dx = sum_t w g (outer sums).
+class ContextFunction : public torch::autograd::Function<ContextFunction> {
+ public:
+  static Tensor forward(AutogradContext* ctx, const Tensor& w, const Tensor& x) {
+    Tensor wc = w.contiguous(), xc = x.contiguous();
+    ctx->save_for_backward({wc, xc});
+    return is_double(w) ? weighted_sum<double>(wc, xc) : weighted_sum<float>(wc, xc);
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    Tensor g = grads[0].contiguous();
+    if (is_double(g)) return {dots<double>(g, s[1]), outer_sum<double>(s[0], g)};
+    return {dots<float>(g, s[1]), outer_sum<float>(s[0], g)};
+  }
+};
+
+bool cpu_real(const Tensor& t, c10::ScalarType type) { return t.is_cpu() && t.scalar_type() == type; }
+
+}  // namespace
+
+float fast_tanh(float x) { return tanh_kernel(x); }
+
+bool additive_scores_supported(const Tensor& q, const Tensor& k, const Tensor& v) {
+  auto type = q.scalar_type();
+  return (type == torch::kFloat || type == torch::kDouble) && cpu_real(q, type) && cpu_real(k, type) &&
+         cpu_real(v, type) && q.dim() == 3 && k.dim() == 3 && v.dim() == 1 && q.size(0) == k.size(0) &&
+         q.size(2) == k.size(2) && v.size(0) == q.size(2);
+}
+
+bool batched_rows_supported(const Tensor& a, const Tensor& b) {
+  auto type = a.scalar_type();
+  return (type == torch::kFloat || type == torch::kDouble) && cpu_real(a, type) && cpu_real(b, type) &&
+         a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0);
+}
+
+Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
+  TORCH_CHECK(additive_scores_supported(q, k, v), "additive_scores: unsupported inputs ", q.sizes(), " ", k.sizes(),
+              " ", v.sizes());
+  return AdditiveScoreFunction::apply(q, k, v);
+}
+
+Tensor dot_scores(const Tensor& q, const Tensor& k) {
+  TORCH_CHECK(batched_rows_supported(q, k) && q.size(2) == k.size(2), "dot_scores: unsupported inputs ", q.sizes(),
+              " ", k.sizes());
+  return DotScoreFunction::apply(q, k);
+}
+
+Tensor attention_context(const Tensor& w, const Tensor& x) {
+  TORCH_CHECK(batched_rows_supported(w, x) && w.size(2) == x.size(1), "attention_context: unsupported inputs ",
+              w.sizes(), " ", x.sizes());
+  return ContextFunction::apply(w, x);
+}
+
+}  // namespace attn

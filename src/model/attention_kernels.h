@@ -1,0 +1,34 @@
+// Fused CPU kernels for the per-step attention ops, each an autograd
+// function like any other op:
+//   additive_scores:   e[b,t,s] = sum_a v[a] tanh(q[b,t,a] + k[b,s,a])
+//   dot_scores:        e[b,t,s] = q[b,t,:] . k[b,s,:]
+//   attention_context: c[b,t,:] = sum_s w[b,t,s] x[b,s,:]
+// Why: a decoder step has one query per sentence, so with ATen ops these are
+// [B,1,S]-sized bmm calls (B tiny GEMMs) and, for the additive score, two
+// [B,T,S,A] temporaries and ATen's accurate tanh, which were most of a small
+// Bahdanau step. Here each is one pass; the additive score uses a cheaper tanh
+// (|error| < 1e-6) and recomputes it in backward instead of storing
+// [B,T,S,A]; positions with weight or gradient exactly 0 (padding, after
+// the -inf mask) are skipped where that is exact.
+// Callers check *_supported() (CPU, float or double) and otherwise use the
+// ATen formulation, which runs on any device.
+#pragma once
+#include <torch/torch.h>
+
+namespace attn {
+
+// q [B, T, A], k [B, S, A], v [A] -> [B, T, S].
+torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+// q [B, T, D], k [B, S, D] -> [B, T, S].
+torch::Tensor dot_scores(const torch::Tensor& q, const torch::Tensor& k);
+// w [B, T, S], x [B, S, D] -> [B, T, D].
+torch::Tensor attention_context(const torch::Tensor& w, const torch::Tensor& x);
+
+bool additive_scores_supported(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+// For dot_scores(a, b) and attention_context(a, b): [B, *, *] x [B, *, *].
+bool batched_rows_supported(const torch::Tensor& a, const torch::Tensor& b);
+
+// The tanh used for float (exposed for its accuracy test).
+float fast_tanh(float x);
+
+}  // namespace attn
