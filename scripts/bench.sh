@@ -5,12 +5,30 @@
 # ends with a table of ratios (attn / PyTorch; latency: PyTorch / attn).
 #   scripts/bench.sh            # small and medium sizes
 #   scripts/bench.sh small      # one size
+#   scripts/bench.sh leak       # resident memory over 10,000 training steps per model
+#                               # (tiny size, about 15 minutes; bench/leak.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --bench
 scripts/build.sh >/dev/null
 SIZES=${*:-small medium}
 mkdir -p bench
+if [ "$SIZES" = leak ]; then
+  STEPS=${STEPS:-10000}
+  : > bench/leak.jsonl
+  for model in bottleneck bahdanau luong; do
+    ./build/attn --threads 1 bench --model "$model" --what train --emb 32 --hidden 64 --batch 16 --len 10 \
+      --vocab 24 --warmup 2 --repeats "$STEPS" | tee -a bench/leak.jsonl
+  done
+  /usr/bin/python3 - bench/leak.jsonl <<'PY'
+import json, sys
+print("\n| model | steps | RSS after 10 % (MiB) | RSS at the end (MiB) | growth (MiB) |\n|---|---|---|---|---|")
+for r in map(json.loads, open(sys.argv[1])):
+    a, b = r["rss_after_10pct_mib"], r["rss_end_mib"]
+    print(f"| {r['model']} | {r['repeats']} | {a:.1f} | {b:.1f} | {b - a:+.1f} |")
+PY
+  exit 0
+fi
 OUT=bench/results.jsonl
 : > "$OUT"
 REPEATS=${REPEATS:-7}
@@ -55,7 +73,7 @@ key = lambda r: (r["size"], r["model"], r["what"], r["batch"])
 by = {}
 for r in rows:
     by.setdefault(key(r), {})[r["impl"]] = r
-print("\n| size | model | measurement | attn | pytorch | ratio |\n|---|---|---|---|---|---|")
+print("\n| size | model | measurement | attn | pytorch | ratio | peak RSS MiB, attn / pytorch |\n|---|---|---|---|---|---|---|")
 for k, v in by.items():
     if "attn" not in v or "pytorch" not in v:
         continue
@@ -70,5 +88,6 @@ for k, v in by.items():
     else:
         name, av, pv = f"{what} sent/s, batch {batch}", a["sentences_per_sec"], p["sentences_per_sec"]
         ratio = av / pv
-    print(f"| {size} | {model} | {name} | {av:.1f} | {pv:.1f} | {ratio:.2f}x |")
+    rss = f"{a['peak_rss_mib']:.0f} / {p['peak_rss_mib']:.0f}"
+    print(f"| {size} | {model} | {name} | {av:.1f} | {pv:.1f} | {ratio:.2f}x | {rss} |")
 PY

@@ -31,6 +31,7 @@ void add_bench(CLI::App& app, Globals&, Runner& run) {
   sub->add_option("--beam", o->beam, "beam size for --what beam");
   sub->add_option("--warmup", o->warmup, "untimed batches first");
   sub->add_option("--repeats", o->repeats, "timed batches");
+  sub->add_option("--distinct", o->distinct, "distinct batches, reused in turn (default 20)");
   auto* dh = sub->get_option("--dec-hidden");
   sub->callback([&run, m, o, len, dh] {
     run = [m, o, len, dh] {

@@ -1,9 +1,11 @@
 #include "train/benchmark.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 
 #include "data/batch.h"
 #include "data/vocab.h"
@@ -17,6 +19,13 @@ double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+double current_rss_mib() {
+  std::ifstream in("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  if (!(in >> pages_total >> pages_resident)) return 0;
+  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
 json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
@@ -49,15 +58,17 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
     return make_batch(ex, idx);
   };
   std::vector<Batch> batches;
-  for (int k = 0; k < o.warmup + o.repeats; ++k) batches.push_back(make(k));
+  for (int k = 0; k < std::min(o.warmup + o.repeats, std::max(1, o.distinct)); ++k) batches.push_back(make(k));
   std::vector<double> ms;
   int64_t tokens = 0, sentences = 0;
   SearchOptions so;
   so.beam = o.what == "beam" ? o.beam : 1;
   so.max_len_ratio = 1.0;
   so.max_len_add = 0;  // decode exactly as long as the reference could be: comparable work
+  double rss_early = 0;
+  const int early = o.warmup + std::max(1, o.repeats / 10);
   for (int k = 0; k < o.warmup + o.repeats; ++k) {
-    const Batch& b = batches[static_cast<size_t>(k)];
+    const Batch& b = batches[static_cast<size_t>(k) % batches.size()];
     auto t0 = std::chrono::steady_clock::now();
     if (o.what == "train") {
       model->train();
@@ -71,6 +82,7 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
       search(*model, b, so);
     }
     double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (k + 1 == early) rss_early = current_rss_mib();
     if (k >= o.warmup) {
       ms.push_back(dt);
       tokens += b.tgt_tokens;
@@ -96,7 +108,9 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
             {"ms_per_batch_median", median},
             {"repeats", o.repeats},
             {"threads", at::get_num_threads()},
-            {"peak_rss_mib", peak_rss_mib()}};
+            {"peak_rss_mib", peak_rss_mib()},
+            {"rss_after_10pct_mib", rss_early},
+            {"rss_end_mib", current_rss_mib()}};
   if (o.what == "train")
     j["target_tokens_per_sec"] = static_cast<double>(tokens) / total_s;
   else

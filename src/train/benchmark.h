@@ -16,14 +16,18 @@ struct BenchOptions {
   int vocab = 1000;
   int beam = 5;
   int warmup = 3, repeats = 10;
+  int distinct = 20;  // at most this many distinct batches, reused in turn (long leak runs)
   int seed = 1;
 };
 
 // One JSON object: model, parameters, median ms per batch, tokens/s or
-// sentences/s, peak RSS, threads.
+// sentences/s, peak RSS, threads, and the resident set after 10 % and after
+// 100 % of the timed batches (their difference shows a leak).
 nlohmann::json run_benchmark(const ModelConfig& model, const BenchOptions& o);
 
 // Peak resident set size of this process so far, in MiB.
 double peak_rss_mib();
+// Resident set size now, in MiB (0 where /proc is missing).
+double current_rss_mib();
 
 }  // namespace attn
