@@ -113,6 +113,40 @@ TEST(AttentionKernels, DotAndContextGradientsMatchFiniteDifferences) {
                                {q, k, x});
 }
 
+// Three "steps" read the same keys and values through sinks, one more reads
+// them with ATen ops; the gradients must equal those of plain autograd, and
+// a second backward pass (retain_graph) must give the same again.
+TEST(AttentionKernels, GradientSinksGiveTheSameGradients) {
+  torch::manual_seed(7);
+  Tensor k0 = torch::randn({3, 6, 8}).requires_grad_();
+  Tensor x0 = torch::randn({3, 6, 10}).requires_grad_();
+  Tensor v = torch::randn({8}).requires_grad_();
+  std::vector<Tensor> qs;
+  for (int t = 0; t < 3; ++t) qs.push_back(torch::randn({3, 1, 8}));
+  auto loss = [&](bool sinks) {
+    Tensor k = k0 * 1.5, x = x0 * 0.5;  // non-leaf, as encoder outputs are
+    Tensor ks, xs;
+    if (sinks) std::tie(k, ks) = gradient_sink(k), std::tie(x, xs) = gradient_sink(x);
+    Tensor total = torch::zeros({});
+    for (const Tensor& q : qs) {
+      Tensor w = torch::softmax(sinks ? additive_scores(q, k, v, ks) : reference(q, k, v), -1);
+      Tensor w2 = torch::softmax(sinks ? dot_scores(q, k, ks) : torch::bmm(q, k.transpose(1, 2)), -1);
+      Tensor c = sinks ? attention_context(w + w2, x, xs) : torch::bmm(w + w2, x);
+      total = total + (c * c).sum();
+    }
+    return total + torch::bmm(qs[0], k.transpose(1, 2)).sum() + x.pow(2).sum();  // ordinary uses too
+  };
+  Tensor plain = loss(false);
+  auto want = torch::autograd::grad({plain}, {k0, x0, v});
+  Tensor sunk = loss(true);
+  for (int pass = 0; pass < 2; ++pass) {
+    auto got = torch::autograd::grad({sunk}, {k0, x0, v}, {}, /*retain_graph=*/true);
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_TRUE(torch::allclose(got[i], want[i], 1e-4, 1e-4)) << "pass " << pass << " input " << i << ": "
+                                                                 << (got[i] - want[i]).abs().max();
+  }
+}
+
 TEST(AdditiveScore, RefusesWhatItCannotTake) {
   Tensor q = torch::randn({2, 1, 4}), k = torch::randn({2, 3, 4}), v = torch::randn({4});
   EXPECT_TRUE(additive_scores_supported(q, k, v));

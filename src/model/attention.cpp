@@ -14,10 +14,21 @@ namespace {
 // BLAS handles poorly; the fused row kernels do better. Other shapes: bmm.
 bool one_query_rows(const Tensor& a, const Tensor& b) { return a.size(1) == 1 && batched_rows_supported(a, b); }
 
-Tensor scores_by_dot(const Tensor& q, const Tensor& k) {
-  return one_query_rows(q, k) ? dot_scores(q, k) : torch::bmm(q, k.transpose(1, 2));  // [B, T, S]
+Tensor scores_by_dot(const Tensor& q, const AttentionMemory& mem) {
+  const Tensor& k = mem.proj_keys;
+  return one_query_rows(q, k) ? dot_scores(q, k, mem.keys_sink) : torch::bmm(q, k.transpose(1, 2));  // [B, T, S]
 }
 }  // namespace
+
+AttentionMemory AttentionImpl::memory(const Tensor& values, const Tensor& mask, const Tensor& src_len) {
+  AttentionMemory m{values, project_keys(values), mask, src_len};
+  // Sinks only pay off when the per-step kernels run and gradients flow.
+  if (torch::GradMode::is_enabled() && batched_rows_supported(values, values)) {
+    if (values.requires_grad()) std::tie(m.values, m.values_sink) = gradient_sink(m.values);
+    if (m.proj_keys.requires_grad()) std::tie(m.proj_keys, m.keys_sink) = gradient_sink(m.proj_keys);
+  }
+  return m;
+}
 
 AttentionMemory AttentionMemory::index_select(const Tensor& idx) const {
   return {values.index_select(0, idx), proj_keys.index_select(0, idx), mask.index_select(0, idx),
@@ -34,7 +45,7 @@ AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemor
   scores = scores.masked_fill(mem.mask.logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
   Tensor weights = torch::softmax(scores, -1);
   Tensor used = dropout_ > 0 && is_training() ? torch::dropout(weights, dropout_, true) : weights;
-  Tensor context = one_query_rows(used, mem.values) ? attention_context(used, mem.values)
+  Tensor context = one_query_rows(used, mem.values) ? attention_context(used, mem.values, mem.values_sink)
                                                     : torch::bmm(used, mem.values);  // [B, T, S] x [B, S, K]
   return {context, weights};
 }
@@ -57,7 +68,7 @@ Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& 
   bool with_coverage = coverage_layer && coverage.defined();
   Tensor v_flat = v->weight.view({-1});
   if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat))
-    return additive_scores(wq, mem.proj_keys, v_flat);  // fused CPU kernel: same function, one pass
+    return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink);  // fused CPU kernel: same function, one pass
   Tensor q = wq.unsqueeze(2);             // [B, T, 1, A]
   Tensor k = mem.proj_keys.unsqueeze(1);  // [B, 1, S, A]
   Tensor pre = q + k;                     // [B, T, S, A]
@@ -68,7 +79,7 @@ Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& 
 // --- dot / general ----------------------------------------------------------
 
 Tensor DotAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor&) {
-  return scores_by_dot(query, mem.proj_keys);  // q^T h
+  return scores_by_dot(query, mem);  // q^T h
 }
 
 GeneralAttentionImpl::GeneralAttentionImpl(int64_t query_dim, int64_t key_dim, double temperature, double dropout)
@@ -79,7 +90,7 @@ GeneralAttentionImpl::GeneralAttentionImpl(int64_t query_dim, int64_t key_dim, d
 Tensor GeneralAttentionImpl::project_keys(const Tensor& values) { return key_layer(values); }  // W h: [B, S, Q]
 
 Tensor GeneralAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor&) {
-  return scores_by_dot(query, mem.proj_keys);  // q^T (W h)
+  return scores_by_dot(query, mem);  // q^T (W h)
 }
 
 // --- location ---------------------------------------------------------------

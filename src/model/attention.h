@@ -21,6 +21,10 @@ struct AttentionMemory {
   torch::Tensor proj_keys;  // [B, S, *] from project_keys(values)
   torch::Tensor mask;       // [B, S] bool, true on real source positions
   torch::Tensor src_len;    // [B] long
+  // Training on the CPU: where the fused kernels add each step's gradient
+  // for values / proj_keys (see gradient_sink in attention_kernels.h).
+  // Undefined otherwise, and after index_select (decoding).
+  torch::Tensor values_sink, keys_sink;
   AttentionMemory index_select(const torch::Tensor& idx) const;
 };
 
@@ -34,6 +38,9 @@ class AttentionImpl : public torch::nn::Module {
   AttentionImpl(double temperature, double dropout) : temperature_(temperature), dropout_(dropout) {}
   // Work that does not change across decoder steps: done once per batch.
   virtual torch::Tensor project_keys(const torch::Tensor& values) { return values; }
+  // What a decoder keeps for a batch: values, projected keys, mask, lengths
+  // (and the gradient sinks when training with the fused kernels).
+  AttentionMemory memory(const torch::Tensor& values, const torch::Tensor& mask, const torch::Tensor& src_len);
   // query [B, T, Q]; positions [T] long: target step of each query (local-m);
   // coverage [B, S] summed past weights, or undefined.
   AttentionOutput forward(const torch::Tensor& query, const AttentionMemory& mem, const torch::Tensor& positions,

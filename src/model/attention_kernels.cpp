@@ -197,6 +197,17 @@ void k_outer_add(const double* w, const double* a, double* dx, int64_t TQ, int64
   outer_add_rows(w, a, dx, TQ, S, D);
 }
 
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+bool is_double(const Tensor& t) { return t.scalar_type() == torch::kDouble; }
+
+// A sink handed to Function::apply as a plain argument: a Tensor argument
+// would count as an input (and an undefined one is not allowed).
+struct Sink {
+  Tensor buffer;
+};
+
 // Runs f(b) for every sentence b; sentences are independent, so in parallel.
 template <typename F>
 void each_sentence(int64_t B, const F& f) {
@@ -219,16 +230,18 @@ Tensor score_forward(const Tensor& q, const Tensor& k, const Tensor& v) {
   return out;
 }
 
+// dk goes into `dk` (a sink, or zeros).
 template <typename T>
-torch::autograd::tensor_list score_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g) {
+torch::autograd::tensor_list score_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+                                            const Tensor& dk) {
   const int64_t B = q.size(0), TQ = q.size(1), S = k.size(1), A = q.size(2);
   // dv per sentence, summed after: no two tasks write the same memory.
-  Tensor dq = torch::zeros_like(q), dk = torch::zeros_like(k), dv = torch::zeros({B, A}, q.options());
+  Tensor dq = torch::zeros_like(q), dv = torch::zeros({B, A}, q.options());
   each_sentence(B, [&](int64_t b) {
     k_score_grad(row<T>(q, b), row<T>(k, b), v.data_ptr<T>(), row<T>(g, b), row<T>(dq, b), row<T>(dk, b),
                  row<T>(dv, b), TQ, S, A);
   });
-  return {dq, dk, dv.sum(0)};
+  return {dq, Tensor(), dv.sum(0)};
 }
 
 // [B, TQ, S] weights x [B, S, D] rows -> [B, TQ, D]
@@ -249,63 +262,105 @@ Tensor dots(const Tensor& a, const Tensor& x) {
   return out;
 }
 
-// sum_t w[b, t, s] a[b, t, :] -> [B, S, D]
+// out[b] += sum_t w[b, t, s] a[b, t, :]; out is [B, S, D]
 template <typename T>
-Tensor outer_sum(const Tensor& w, const Tensor& a) {
+void outer_sum(const Tensor& w, const Tensor& a, const Tensor& out) {
   const int64_t TQ = w.size(1), S = w.size(2), D = a.size(2);
-  Tensor out = torch::zeros({w.size(0), S, D}, a.options());
   each_sentence(w.size(0), [&](int64_t b) { k_outer_add(row<T>(w, b), row<T>(a, b), row<T>(out, b), TQ, S, D); });
-  return out;
 }
 
-bool is_double(const Tensor& t) { return t.scalar_type() == torch::kDouble; }
+// Where a kernel's gradient for its shared input goes: the sink if there is
+// one (then autograd gets no tensor for that input), else a fresh zeroed one.
+struct SharedGrad {
+  Tensor target, returned;
+};
+SharedGrad shared_grad(AutogradContext* ctx, const Tensor& like) {
+  const auto& saved = ctx->saved_data["sink"];
+  Tensor sink = saved.isTensor() ? saved.toTensor() : Tensor();
+  if (sink.defined()) return {sink, Tensor()};
+  Tensor fresh = torch::zeros_like(like);
+  return {fresh, fresh};
+}
 
-using torch::autograd::AutogradContext;
-using torch::autograd::tensor_list;
 
 class AdditiveScoreFunction : public torch::autograd::Function<AdditiveScoreFunction> {
  public:
-  static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k, const Tensor& v) {
+  static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                        const Sink& k_sink) {
     Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
     ctx->save_for_backward({qc, kc, vc});
+    ctx->saved_data["sink"] = k_sink.buffer;
     return is_double(q) ? score_forward<double>(qc, kc, vc) : score_forward<float>(qc, kc, vc);
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
     Tensor g = grads[0].contiguous();
-    return is_double(g) ? score_backward<double>(s[0], s[1], s[2], g) : score_backward<float>(s[0], s[1], s[2], g);
+    SharedGrad dk = shared_grad(ctx, s[1]);
+    tensor_list r = is_double(g) ? score_backward<double>(s[0], s[1], s[2], g, dk.target)
+                                 : score_backward<float>(s[0], s[1], s[2], g, dk.target);
+    return {r[0], dk.returned, r[2], Tensor()};
   }
 };
 
 // e = q . k: backward dq = g k (a weighted sum), dk = sum_t g q (outer sums).
 class DotScoreFunction : public torch::autograd::Function<DotScoreFunction> {
  public:
-  static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k) {
+  static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k, const Sink& k_sink) {
     Tensor qc = q.contiguous(), kc = k.contiguous();
     ctx->save_for_backward({qc, kc});
+    ctx->saved_data["sink"] = k_sink.buffer;
     return is_double(q) ? dots<double>(qc, kc) : dots<float>(qc, kc);
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
     Tensor g = grads[0].contiguous();
-    if (is_double(g)) return {weighted_sum<double>(g, s[1]), outer_sum<double>(g, s[0])};
-    return {weighted_sum<float>(g, s[1]), outer_sum<float>(g, s[0])};
+    SharedGrad dk = shared_grad(ctx, s[1]);
+    if (is_double(g)) {
+      outer_sum<double>(g, s[0], dk.target);
+      return {weighted_sum<double>(g, s[1]), dk.returned, Tensor()};
+    }
+    outer_sum<float>(g, s[0], dk.target);
+    return {weighted_sum<float>(g, s[1]), dk.returned, Tensor()};
   }
 };
 
 // c = w x: backward dw = g . x (dots), dx = sum_t w g (outer sums).
 class ContextFunction : public torch::autograd::Function<ContextFunction> {
  public:
-  static Tensor forward(AutogradContext* ctx, const Tensor& w, const Tensor& x) {
+  static Tensor forward(AutogradContext* ctx, const Tensor& w, const Tensor& x, const Sink& x_sink) {
     Tensor wc = w.contiguous(), xc = x.contiguous();
     ctx->save_for_backward({wc, xc});
+    ctx->saved_data["sink"] = x_sink.buffer;
     return is_double(w) ? weighted_sum<double>(wc, xc) : weighted_sum<float>(wc, xc);
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
     Tensor g = grads[0].contiguous();
-    if (is_double(g)) return {dots<double>(g, s[1]), outer_sum<double>(s[0], g)};
-    return {dots<float>(g, s[1]), outer_sum<float>(s[0], g)};
+    SharedGrad dx = shared_grad(ctx, s[1]);
+    if (is_double(g)) {
+      outer_sum<double>(s[0], g, dx.target);
+      return {dots<double>(g, s[1]), dx.returned, Tensor()};
+    }
+    outer_sum<float>(s[0], g, dx.target);
+    return {dots<float>(g, s[1]), dx.returned, Tensor()};
+  }
+};
+
+// Identity on x; its backward adds what the kernels put in the sink to the
+// gradient autograd collected for x' the ordinary way (from ATen ops, if
+// any), and empties the sink so a second backward pass starts from zero.
+// The kernels list x' as an input, so this node runs after all of them.
+class SinkFunction : public torch::autograd::Function<SinkFunction> {
+ public:
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Sink& sink) {
+    ctx->saved_data["sink"] = sink.buffer;
+    return x.clone();
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    Tensor sink = ctx->saved_data["sink"].toTensor();
+    Tensor g = grads[0].defined() ? grads[0] + sink : sink.clone();
+    sink.zero_();
+    return {g, Tensor()};
   }
 };
 
@@ -328,22 +383,38 @@ bool batched_rows_supported(const Tensor& a, const Tensor& b) {
          a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0);
 }
 
-Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
+namespace {
+void check_sink(const Tensor& sink, const Tensor& x) {
+  TORCH_CHECK(!sink.defined() || (sink.sizes() == x.sizes() && sink.is_contiguous() &&
+                                  sink.scalar_type() == x.scalar_type()),
+              "gradient sink of shape ", sink.sizes(), " for an input of shape ", x.sizes());
+}
+}  // namespace
+
+Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& k_sink) {
   TORCH_CHECK(additive_scores_supported(q, k, v), "additive_scores: unsupported inputs ", q.sizes(), " ", k.sizes(),
               " ", v.sizes());
-  return AdditiveScoreFunction::apply(q, k, v);
+  check_sink(k_sink, k);
+  return AdditiveScoreFunction::apply(q, k, v, Sink{k_sink});
 }
 
-Tensor dot_scores(const Tensor& q, const Tensor& k) {
+Tensor dot_scores(const Tensor& q, const Tensor& k, const Tensor& k_sink) {
   TORCH_CHECK(batched_rows_supported(q, k) && q.size(2) == k.size(2), "dot_scores: unsupported inputs ", q.sizes(),
               " ", k.sizes());
-  return DotScoreFunction::apply(q, k);
+  check_sink(k_sink, k);
+  return DotScoreFunction::apply(q, k, Sink{k_sink});
 }
 
-Tensor attention_context(const Tensor& w, const Tensor& x) {
+Tensor attention_context(const Tensor& w, const Tensor& x, const Tensor& x_sink) {
   TORCH_CHECK(batched_rows_supported(w, x) && w.size(2) == x.size(1), "attention_context: unsupported inputs ",
               w.sizes(), " ", x.sizes());
-  return ContextFunction::apply(w, x);
+  check_sink(x_sink, x);
+  return ContextFunction::apply(w, x, Sink{x_sink});
+}
+
+std::pair<Tensor, Tensor> gradient_sink(const Tensor& x) {
+  Tensor sink = torch::zeros_like(x, torch::MemoryFormat::Contiguous);
+  return {SinkFunction::apply(x, Sink{sink}), sink};
 }
 
 }  // namespace attn

@@ -12,17 +12,28 @@
 // the -inf mask) are skipped where that is exact.
 // Callers check *_supported() (CPU, float or double) and otherwise use the
 // ATen formulation, which runs on any device.
+//
+// Gradient sinks: in training every step reads the same encoder-side k / x,
+// and autograd would sum one fresh [B, S, D] gradient per step into them.
+// Given a sink (from gradient_sink), a kernel adds its gradient for k / x
+// straight into it instead, and the sink's node hands the total to autograd
+// once, after the last step.
 #pragma once
 #include <torch/torch.h>
 
 namespace attn {
 
 // q [B, T, A], k [B, S, A], v [A] -> [B, T, S].
-torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& k_sink = {});
 // q [B, T, D], k [B, S, D] -> [B, T, S].
-torch::Tensor dot_scores(const torch::Tensor& q, const torch::Tensor& k);
+torch::Tensor dot_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& k_sink = {});
 // w [B, T, S], x [B, S, D] -> [B, T, D].
-torch::Tensor attention_context(const torch::Tensor& w, const torch::Tensor& x);
+torch::Tensor attention_context(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& x_sink = {});
+
+// (x', sink): x' equals x and is what the steps must read; sink is a zeroed
+// buffer of x's shape to pass to the kernels along with x'.
+std::pair<torch::Tensor, torch::Tensor> gradient_sink(const torch::Tensor& x);
 
 bool additive_scores_supported(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 // For dot_scores(a, b) and attention_context(a, b): [B, *, *] x [B, *, *].

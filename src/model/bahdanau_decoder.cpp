@@ -22,7 +22,7 @@ BahdanauDecoderImpl::BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab)
 
 std::pair<DecoderMemory, DecoderState> BahdanauDecoderImpl::start(const EncoderOutput& enc) {
   DecoderMemory mem;
-  mem.attention = {enc.states, attention->project_keys(enc.states), enc.mask, enc.src_len};  // U h_j, once
+  mem.attention = attention->memory(enc.states, enc.mask, enc.src_len);  // U h_j, once
   DecoderState st;
   st.hidden = torch::tanh(init(enc.first_bwd));
   if (coverage) st.coverage = torch::zeros({enc.states.size(0), enc.states.size(1)}, enc.states.options());

@@ -20,7 +20,7 @@ LuongDecoderImpl::LuongDecoderImpl(const ModelConfig& c, int64_t vocab) : input_
 
 std::pair<DecoderMemory, DecoderState> LuongDecoderImpl::start(const EncoderOutput& enc) {
   DecoderMemory mem;
-  mem.attention = {enc.states, attention->project_keys(enc.states), enc.mask, enc.src_len};
+  mem.attention = attention->memory(enc.states, enc.mask, enc.src_len);
   DecoderState st;
   st.hidden = torch::tanh(bridge(torch::cat({enc.last_fwd, enc.first_bwd}, 1)));
   if (input_feeding) st.feed = torch::zeros_like(st.hidden);
