@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 // The float kernels are compiled for AVX-512, AVX2 and the baseline, and the
 // loader picks one for the CPU it runs on (GCC and clang function
@@ -164,43 +165,41 @@ ATTN_CPU_CLONES void outer_add_rows_f(const float* w, const float* a, float* dx,
 }
 
 // float -> the CPU-specific builds above, double -> the templates.
-void k_score(const float* q, const float* k, const float* v, float* o, int64_t TQ, int64_t S, int64_t A) {
-  score_rows_f(q, k, v, o, TQ, S, A);
+template <typename T>
+constexpr bool kFloat = std::is_same_v<T, float>;
+template <typename T>
+void k_score(const T* q, const T* k, const T* v, T* o, int64_t TQ, int64_t S, int64_t A) {
+  if constexpr (kFloat<T>) score_rows_f(q, k, v, o, TQ, S, A); else score_rows(q, k, v, o, TQ, S, A);
 }
-void k_score(const double* q, const double* k, const double* v, double* o, int64_t TQ, int64_t S, int64_t A) {
-  score_rows(q, k, v, o, TQ, S, A);
+template <typename T>
+void k_score_grad(const T* q, const T* k, const T* v, const T* g, T* dq, T* dk, T* dv, int64_t TQ, int64_t S,
+                  int64_t A) {
+  if constexpr (kFloat<T>) score_grad_rows_f(q, k, v, g, dq, dk, dv, TQ, S, A);
+  else score_grad_rows(q, k, v, g, dq, dk, dv, TQ, S, A);
 }
-void k_score_grad(const float* q, const float* k, const float* v, const float* g, float* dq, float* dk, float* dv,
-                  int64_t TQ, int64_t S, int64_t A) {
-  score_grad_rows_f(q, k, v, g, dq, dk, dv, TQ, S, A);
+template <typename T>
+void k_weighted_sum(const T* w, const T* x, T* o, int64_t TQ, int64_t S, int64_t D) {
+  if constexpr (kFloat<T>) weighted_sum_rows_f(w, x, o, TQ, S, D); else weighted_sum_rows(w, x, o, TQ, S, D);
 }
-void k_score_grad(const double* q, const double* k, const double* v, const double* g, double* dq, double* dk,
-                  double* dv, int64_t TQ, int64_t S, int64_t A) {
-  score_grad_rows(q, k, v, g, dq, dk, dv, TQ, S, A);
+template <typename T>
+void k_dot(const T* a, const T* x, T* o, int64_t TQ, int64_t S, int64_t D) {
+  if constexpr (kFloat<T>) dot_rows_f(a, x, o, TQ, S, D); else dot_rows(a, x, o, TQ, S, D);
 }
-void k_weighted_sum(const float* w, const float* x, float* o, int64_t TQ, int64_t S, int64_t D) {
-  weighted_sum_rows_f(w, x, o, TQ, S, D);
-}
-void k_weighted_sum(const double* w, const double* x, double* o, int64_t TQ, int64_t S, int64_t D) {
-  weighted_sum_rows(w, x, o, TQ, S, D);
-}
-void k_dot(const float* a, const float* x, float* o, int64_t TQ, int64_t S, int64_t D) {
-  dot_rows_f(a, x, o, TQ, S, D);
-}
-void k_dot(const double* a, const double* x, double* o, int64_t TQ, int64_t S, int64_t D) {
-  dot_rows(a, x, o, TQ, S, D);
-}
-void k_outer_add(const float* w, const float* a, float* dx, int64_t TQ, int64_t S, int64_t D) {
-  outer_add_rows_f(w, a, dx, TQ, S, D);
-}
-void k_outer_add(const double* w, const double* a, double* dx, int64_t TQ, int64_t S, int64_t D) {
-  outer_add_rows(w, a, dx, TQ, S, D);
+template <typename T>
+void k_outer_add(const T* w, const T* a, T* dx, int64_t TQ, int64_t S, int64_t D) {
+  if constexpr (kFloat<T>) outer_add_rows_f(w, a, dx, TQ, S, D); else outer_add_rows(w, a, dx, TQ, S, D);
 }
 
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
 bool is_double(const Tensor& t) { return t.scalar_type() == torch::kDouble; }
+
+// f(T{}) with T the tensor's element type (float or double).
+template <typename F>
+Tensor by_type(const Tensor& t, F&& f) {
+  return is_double(t) ? f(double{}) : f(float{});
+}
 
 // A sink handed to Function::apply as a plain argument: a Tensor argument
 // would count as an input (and an undefined one is not allowed).
@@ -241,25 +240,30 @@ torch::autograd::tensor_list score_backward(const Tensor& q, const Tensor& k, co
     k_score_grad(row<T>(q, b), row<T>(k, b), v.data_ptr<T>(), row<T>(g, b), row<T>(dq, b), row<T>(dk, b),
                  row<T>(dv, b), TQ, S, A);
   });
-  return {dq, Tensor(), dv.sum(0)};
+  return {dq, dv.sum(0)};
 }
 
-// [B, TQ, S] weights x [B, S, D] rows -> [B, TQ, D]
+// Per sentence: weights [TQ, S] x rows [S, D] -> [TQ, D] (weighted sums),
+// or a [TQ, D] x rows [S, D] -> [TQ, S] (dots).
+template <typename T>
+Tensor rows_product(bool weighted, const Tensor& a, const Tensor& x) {
+  const int64_t TQ = a.size(1), S = x.size(1), D = x.size(2);
+  Tensor out = torch::empty({a.size(0), TQ, weighted ? D : S}, x.options());
+  each_sentence(a.size(0), [&](int64_t b) {
+    if (weighted)
+      k_weighted_sum(row<T>(a, b), row<T>(x, b), row<T>(out, b), TQ, S, D);
+    else
+      k_dot(row<T>(a, b), row<T>(x, b), row<T>(out, b), TQ, S, D);
+  });
+  return out;
+}
 template <typename T>
 Tensor weighted_sum(const Tensor& w, const Tensor& x) {
-  const int64_t TQ = w.size(1), S = x.size(1), D = x.size(2);
-  Tensor out = torch::empty({w.size(0), TQ, D}, x.options());
-  each_sentence(w.size(0), [&](int64_t b) { k_weighted_sum(row<T>(w, b), row<T>(x, b), row<T>(out, b), TQ, S, D); });
-  return out;
+  return rows_product<T>(true, w, x);
 }
-
-// [B, TQ, D] x [B, S, D] -> [B, TQ, S]
 template <typename T>
 Tensor dots(const Tensor& a, const Tensor& x) {
-  const int64_t TQ = a.size(1), S = x.size(1), D = x.size(2);
-  Tensor out = torch::empty({a.size(0), TQ, S}, x.options());
-  each_sentence(a.size(0), [&](int64_t b) { k_dot(row<T>(a, b), row<T>(x, b), row<T>(out, b), TQ, S, D); });
-  return out;
+  return rows_product<T>(false, a, x);
 }
 
 // out[b] += sum_t w[b, t, s] a[b, t, :]; out is [B, S, D]
@@ -290,7 +294,7 @@ class AdditiveScoreFunction : public torch::autograd::Function<AdditiveScoreFunc
     Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
     ctx->save_for_backward({qc, kc, vc});
     ctx->saved_data["sink"] = k_sink.buffer;
-    return is_double(q) ? score_forward<double>(qc, kc, vc) : score_forward<float>(qc, kc, vc);
+    return by_type(q, [&](auto zero) { return score_forward<decltype(zero)>(qc, kc, vc); });
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
@@ -298,53 +302,41 @@ class AdditiveScoreFunction : public torch::autograd::Function<AdditiveScoreFunc
     SharedGrad dk = shared_grad(ctx, s[1]);
     tensor_list r = is_double(g) ? score_backward<double>(s[0], s[1], s[2], g, dk.target)
                                  : score_backward<float>(s[0], s[1], s[2], g, dk.target);
-    return {r[0], dk.returned, r[2], Tensor()};
+    return {r[0], dk.returned, r[1], Tensor()};
   }
 };
 
-// e = q . k: backward dq = g k (a weighted sum), dk = sum_t g q (outer sums).
-class DotScoreFunction : public torch::autograd::Function<DotScoreFunction> {
+// Dot scores e = q . k (kContext false) and contexts c = w x (true): each
+// one's backward is made of the other's kernels, and the gradient for the
+// shared input (k, x) goes into the sink when there is one.
+//   dot:     dq = g k (weighted sum), dk += sum_t g q (outer sums)
+//   context: dw = g . x (dots),       dx += sum_t w g (outer sums)
+template <bool kContext>
+class RowProductFunction : public torch::autograd::Function<RowProductFunction<kContext>> {
  public:
-  static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k, const Sink& k_sink) {
-    Tensor qc = q.contiguous(), kc = k.contiguous();
-    ctx->save_for_backward({qc, kc});
-    ctx->saved_data["sink"] = k_sink.buffer;
-    return is_double(q) ? dots<double>(qc, kc) : dots<float>(qc, kc);
-  }
-  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
-    auto s = ctx->get_saved_variables();
-    Tensor g = grads[0].contiguous();
-    SharedGrad dk = shared_grad(ctx, s[1]);
-    if (is_double(g)) {
-      outer_sum<double>(g, s[0], dk.target);
-      return {weighted_sum<double>(g, s[1]), dk.returned, Tensor()};
-    }
-    outer_sum<float>(g, s[0], dk.target);
-    return {weighted_sum<float>(g, s[1]), dk.returned, Tensor()};
-  }
-};
-
-// c = w x: backward dw = g . x (dots), dx = sum_t w g (outer sums).
-class ContextFunction : public torch::autograd::Function<ContextFunction> {
- public:
-  static Tensor forward(AutogradContext* ctx, const Tensor& w, const Tensor& x, const Sink& x_sink) {
-    Tensor wc = w.contiguous(), xc = x.contiguous();
-    ctx->save_for_backward({wc, xc});
-    ctx->saved_data["sink"] = x_sink.buffer;
-    return is_double(w) ? weighted_sum<double>(wc, xc) : weighted_sum<float>(wc, xc);
+  static Tensor forward(AutogradContext* ctx, const Tensor& a, const Tensor& x, const Sink& sink) {
+    Tensor ac = a.contiguous(), xc = x.contiguous();
+    ctx->save_for_backward({ac, xc});
+    ctx->saved_data["sink"] = sink.buffer;
+    return by_type(a, [&](auto zero) {
+      using T = decltype(zero);
+      return kContext ? weighted_sum<T>(ac, xc) : dots<T>(ac, xc);
+    });
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
     Tensor g = grads[0].contiguous();
     SharedGrad dx = shared_grad(ctx, s[1]);
-    if (is_double(g)) {
-      outer_sum<double>(s[0], g, dx.target);
-      return {dots<double>(g, s[1]), dx.returned, Tensor()};
-    }
-    outer_sum<float>(s[0], g, dx.target);
-    return {dots<float>(g, s[1]), dx.returned, Tensor()};
+    Tensor da = by_type(g, [&](auto zero) {
+      using T = decltype(zero);
+      outer_sum<T>(kContext ? s[0] : g, kContext ? g : s[0], dx.target);
+      return kContext ? dots<T>(g, s[1]) : weighted_sum<T>(g, s[1]);
+    });
+    return {da, dx.returned, Tensor()};
   }
 };
+using DotScoreFunction = RowProductFunction<false>;
+using ContextFunction = RowProductFunction<true>;
 
 // Identity on x; its backward adds what the kernels put in the sink to the
 // gradient autograd collected for x' the ordinary way (from ATen ops, if
@@ -353,6 +345,7 @@ class ContextFunction : public torch::autograd::Function<ContextFunction> {
 class SinkFunction : public torch::autograd::Function<SinkFunction> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Sink& sink) {
+    ctx->set_materialize_grads(false);  // no zeros when only the kernels read x'
     ctx->saved_data["sink"] = sink.buffer;
     return x.clone();
   }

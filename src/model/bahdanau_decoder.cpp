@@ -1,6 +1,7 @@
 #include "model/bahdanau_decoder.h"
 
 #include "data/vocab.h"
+#include "model/step_linear.h"
 
 namespace attn {
 
@@ -29,20 +30,19 @@ std::pair<DecoderMemory, DecoderState> BahdanauDecoderImpl::start(const EncoderO
   return {mem, st};
 }
 
-std::pair<Tensor, Tensor> BahdanauDecoderImpl::advance(const DecoderMemory& mem, DecoderState& st, const Tensor& e) {
+std::pair<Tensor, Tensor> BahdanauDecoderImpl::attend(const DecoderMemory& mem, DecoderState& st) {
   Tensor pos = attention->uses_positions() ? torch::full({1}, st.step, torch::kLong) : Tensor();
   auto a = attention->forward(st.hidden.unsqueeze(1), mem.attention, pos, st.coverage);
-  Tensor c = a.context.squeeze(1);   // [B, 2H]
-  Tensor w = a.weights.squeeze(1);   // [B, S]
-  st.hidden = cell(torch::cat({e, c}, 1), st.hidden);
+  Tensor w = a.weights.squeeze(1);  // [B, S]
   if (st.coverage.defined()) st.coverage = st.coverage + w;
   ++st.step;
-  return {c, w};
+  return {a.context.squeeze(1), w};  // c: [B, 2H]
 }
 
 StepOutput BahdanauDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, const Tensor& y_prev) {
   Tensor e = drop(embed(y_prev));  // [B, E]
-  auto [c, w] = advance(mem, st, e);
+  auto [c, w] = attend(mem, st);
+  st.hidden = cell(torch::cat({e, c}, 1), st.hidden);
   Tensor t = deep_output(readout(torch::cat({st.hidden, e, c}, 1)), maxout);
   return {out(drop(t)), w};
 }
@@ -50,13 +50,21 @@ StepOutput BahdanauDecoderImpl::step(const DecoderMemory& mem, DecoderState& st,
 DecoderOutput BahdanauDecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
   auto [mem, st] = start(enc);
   Tensor embs = drop(embed(tgt_in));  // [B, T, E], all steps at once
-  int64_t T = tgt_in.size(1);
+  const int64_t T = tgt_in.size(1), E = embs.size(2);
   std::vector<Tensor> hs, cs, ws;
   hs.reserve(T), cs.reserve(T), ws.reserve(T);
-  // unbind once: a select per step would zero-fill all of embs per step in backward.
-  std::vector<Tensor> steps = embs.unbind(1);
+  // The cell's input is [E y; c]: the embedding half of W_ih x + b_ih does
+  // not depend on the recurrence, so it is one GEMM over all steps. The
+  // context half and W_hh s run per step, their weight gradients deferred.
+  Tensor w_ih = cell->weight_ih;
+  Tensor from_emb = torch::linear(embs, w_ih.narrow(1, 0, E), cell->bias_ih);  // [B, T, 3D]
+  StepLinear from_context(w_ih.narrow(1, E, w_ih.size(1) - E)), from_state(cell->weight_hh);
+  // unbind once: a select per step would zero-fill the whole tensor per step in backward.
+  std::vector<Tensor> steps = from_emb.unbind(1);
   for (int64_t t = 0; t < T; ++t) {
-    auto [c, w] = advance(mem, st, steps[static_cast<size_t>(t)]);
+    Tensor h = st.hidden;
+    auto [c, w] = attend(mem, st);
+    st.hidden = gru_update(from_context(c, steps[static_cast<size_t>(t)]), from_state(h, cell->bias_hh), h);
     hs.push_back(st.hidden);
     cs.push_back(c);
     ws.push_back(w);

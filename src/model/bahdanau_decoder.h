@@ -25,9 +25,9 @@ class BahdanauDecoderImpl : public DecoderImpl {
   bool maxout, coverage;
 
  private:
-  // One recurrence step from an embedded input; returns (context, weights).
-  std::pair<torch::Tensor, torch::Tensor> advance(const DecoderMemory& mem, DecoderState& state,
-                                                  const torch::Tensor& e);
+  // Attention from the previous state (and coverage, step count);
+  // returns (context, weights). The GRU update is the caller's.
+  std::pair<torch::Tensor, torch::Tensor> attend(const DecoderMemory& mem, DecoderState& state);
 };
 
 }  // namespace attn

@@ -1,6 +1,7 @@
 #include "model/luong_decoder.h"
 
 #include "data/vocab.h"
+#include "model/step_linear.h"
 
 namespace attn {
 
@@ -46,18 +47,25 @@ StepOutput LuongDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, co
 
 DecoderOutput LuongDecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
   if (input_feeding) {
-    // h~_{t-1} feeds step t: sequential, but the output layer runs once.
+    // h~_{t-1} feeds step t: sequential, but the output layer runs once. The
+    // embedding half of the cell's input projection is one GEMM over all
+    // steps; the per-step linear maps defer their weight gradients.
     auto [mem, st] = start(enc);
     Tensor embs = drop(embed(tgt_in));
+    const int64_t E = embs.size(2);
+    Tensor w_ih = cell->weight_ih;
+    Tensor from_emb = torch::linear(embs, w_ih.narrow(1, 0, E), cell->bias_ih);  // [B, T, 3D]
+    StepLinear from_feed(w_ih.narrow(1, E, w_ih.size(1) - E)), from_state(cell->weight_hh), combined(combine->weight);
     std::vector<Tensor> hts, ws;
-    std::vector<Tensor> steps = embs.unbind(1);  // not select(): see the Bahdanau decoder
+    std::vector<Tensor> steps = from_emb.unbind(1);  // not select(): see the Bahdanau decoder
     for (int64_t t = 0; t < tgt_in.size(1); ++t) {
-      st.hidden = cell(torch::cat({steps[static_cast<size_t>(t)], st.feed}, 1), st.hidden);
+      Tensor h = st.hidden;
+      st.hidden = gru_update(from_feed(st.feed, steps[static_cast<size_t>(t)]), from_state(h, cell->bias_hh), h);
       Tensor pos = attention->uses_positions() ? torch::full({1}, t, torch::kLong) : Tensor();
-      auto [ht, w] = attend(mem, st.hidden.unsqueeze(1), pos);
-      st.feed = ht.squeeze(1);
+      auto a = attention->forward(st.hidden.unsqueeze(1), mem.attention, pos);
+      st.feed = torch::tanh(combined(torch::cat({a.context.squeeze(1), st.hidden}, 1)));
       hts.push_back(st.feed);
-      ws.push_back(w.squeeze(1));
+      ws.push_back(a.weights.squeeze(1));
     }
     return {out(drop(torch::stack(hts, 1))), torch::stack(ws, 1)};
   }
