@@ -68,7 +68,7 @@ Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& 
   bool with_coverage = coverage_layer && coverage.defined();
   Tensor v_flat = v->weight.view({-1});
   if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat))
-    return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink);  // fused CPU kernel: same function, one pass
+    return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink);  // fused CPU kernel, one pass
   Tensor q = wq.unsqueeze(2);             // [B, T, 1, A]
   Tensor k = mem.proj_keys.unsqueeze(1);  // [B, 1, S, A]
   Tensor pre = q + k;                     // [B, T, S, A]

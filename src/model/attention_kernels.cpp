@@ -225,7 +225,8 @@ template <typename T>
 Tensor score_forward(const Tensor& q, const Tensor& k, const Tensor& v) {
   const int64_t TQ = q.size(1), S = k.size(1), A = q.size(2);
   Tensor out = torch::empty({q.size(0), TQ, S}, q.options());
-  each_sentence(q.size(0), [&](int64_t b) { k_score(row<T>(q, b), row<T>(k, b), v.data_ptr<T>(), row<T>(out, b), TQ, S, A); });
+  each_sentence(q.size(0),
+                [&](int64_t b) { k_score(row<T>(q, b), row<T>(k, b), v.data_ptr<T>(), row<T>(out, b), TQ, S, A); });
   return out;
 }
 

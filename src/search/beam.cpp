@@ -148,7 +148,8 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch
       std::reverse(rows.begin(), rows.end());
       h.tokens = toks;
       if (!W.empty())
-        h.attention = rows.empty() ? torch::zeros({0, src_len[b]}) : torch::stack(rows, 0).narrow(1, 0, src_len[b]).clone();
+        h.attention = rows.empty() ? torch::zeros({0, src_len[b]})
+                                   : torch::stack(rows, 0).narrow(1, 0, src_len[b]).clone();
       res[b].push_back(std::move(h));
     }
   }
