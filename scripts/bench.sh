@@ -6,7 +6,7 @@
 #   scripts/bench.sh            # small and medium sizes
 #   scripts/bench.sh small      # one size
 #   scripts/bench.sh leak       # resident memory over 10,000 training steps per model
-#                               # (tiny size, about 15 minutes; bench/leak.jsonl)
+#                               # (tiny size, about 6 minutes; bench/leak.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --bench
