@@ -1,6 +1,9 @@
 #include "eval/model_eval.h"
 
+#include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <vector>
 
 #include "data/errors.h"
 #include "data/text_file.h"
@@ -37,12 +40,15 @@ std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t 
 
 EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpus& c,
                           const std::vector<GoldAlignment>* gold, const EvalOptions& o) {
+  if (o.align_shift < 0) throw std::invalid_argument("align_shift must be 0 or more");
   EvalReport r;
   auto t0 = std::chrono::steady_clock::now();
   auto hyps = decode_corpus(model, c.examples, o.search, o.batch_size, o.device);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<int> src_len;
-  AerCounts aer, aer_by_shift[2];
+  // AER for both readings (a decoder may look at the word it just emitted:
+  // row t+1 for target t) and for the one asked for; each computed once.
+  std::vector<AerCounts> aer(static_cast<size_t>(std::max(2, o.align_shift + 1)));
   for (size_t i = 0; i < hyps.size(); ++i) {
     const Hypothesis& h = hyps[i][0];
     r.hyps.push_back(text.detokenize(h.tokens));
@@ -53,11 +59,10 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
     if (h.attention.defined()) {
       r.entropy.add(h.attention, n);
       r.hard.push_back(hard_alignment(h.attention, n, o.align_shift));
-      if (gold) {
-        aer.add(r.hard.back(), (*gold)[i]);
-        // Both readings: a decoder may look at the word it just emitted (row t+1 for target t).
-        for (int sh = 0; sh < 2; ++sh) aer_by_shift[sh].add(hard_alignment(h.attention, n, sh), (*gold)[i]);
-      }
+      if (gold)
+        for (int sh = 0; sh < static_cast<int>(aer.size()); ++sh)
+          aer[static_cast<size_t>(sh)].add(sh == o.align_shift ? r.hard.back() : hard_alignment(h.attention, n, sh),
+                                          (*gold)[i]);
     }
     r.records.push_back(std::move(rec));
   }
@@ -71,9 +76,9 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
   if (model.decoder->has_attention()) {
     r.metrics["attention_entropy"] = r.entropy.to_json();
     if (gold) {
-      r.metrics["aer"] = aer.aer();
+      r.metrics["aer"] = aer[static_cast<size_t>(o.align_shift)].aer();
       r.metrics["align_shift"] = o.align_shift;
-      r.metrics["aer_by_shift"] = {{"0", aer_by_shift[0].aer()}, {"1", aer_by_shift[1].aer()}};
+      r.metrics["aer_by_shift"] = {{"0", aer[0].aer()}, {"1", aer[1].aer()}};
     }
   }
   return r;

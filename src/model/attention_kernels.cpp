@@ -287,7 +287,6 @@ SharedGrad shared_grad(AutogradContext* ctx, const Tensor& like) {
   return {fresh, fresh};
 }
 
-
 class AdditiveScoreFunction : public torch::autograd::Function<AdditiveScoreFunction> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k, const Tensor& v,

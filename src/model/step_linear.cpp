@@ -30,8 +30,8 @@ class StepLinearFunction : public torch::autograd::Function<StepLinearFunction> 
     Tensor dy = grads[0];
     ctx->saved_data["xs"].toTensorList().push_back(saved[0]);
     ctx->saved_data["dys"].toTensorList().push_back(dy);
-    int64_t base_dim = ctx->saved_data["base_dim"].toInt();
-    Tensor dbase = base_dim == 2 ? dy : base_dim == 1 ? dy.sum(0) : dy.sum();
+    Tensor dbase;  // none for the constant zero of a map without bias
+    if (ctx->needs_input_grad(2)) dbase = ctx->saved_data["base_dim"].toInt() == 2 ? dy : dy.sum(0);
     return {dy.mm(saved[1]), Tensor(), dbase, Tensor()};
   }
 };
@@ -64,13 +64,13 @@ class WeightGateFunction : public torch::autograd::Function<WeightGateFunction> 
 
 }  // namespace
 
-StepLinear::StepLinear(const Tensor& weight) : weight_(weight) {
+StepLinear::StepLinear(const Tensor& weight) : weight_(weight), zero_(torch::zeros({}, weight.options())) {
   deferred_ = torch::GradMode::is_enabled() && weight.requires_grad();
   if (deferred_) weight_ = WeightGateFunction::apply(weight, StepLists{xs_, dys_});
 }
 
 Tensor StepLinear::operator()(const Tensor& x, const Tensor& base) const {
-  if (!base.defined()) return (*this)(x, torch::zeros({}, x.options()));  // no bias
+  if (!base.defined()) return (*this)(x, zero_);  // no bias
   if (!deferred_) return torch::addmm(base, x, weight_.t());
   return StepLinearFunction::apply(x, weight_, base, StepLists{xs_, dys_});
 }

@@ -22,6 +22,7 @@ class StepLinear {
 
  private:
   torch::Tensor weight_;                 // what the steps read (a gated copy when deferred)
+  torch::Tensor zero_;                   // the base of a map without bias
   c10::List<torch::Tensor> xs_, dys_;    // filled during backward; shared with the gate
   bool deferred_ = false;
 };
