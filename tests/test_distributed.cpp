@@ -73,8 +73,7 @@ TEST(Distributed, TwoRanksMatchEachOtherAndTheUnionBatch) {
       for (int k = 0; k < steps; ++k) {
         Batch b = make_batch(ex, shard(k, rank));
         opt.zero_grad();
-        auto out = m->forward(b);
-        auto l = seq2seq_loss(out.logits, b.tgt_out, out.attention, 0.0, 0.0);
+        auto l = m->loss(b, 0.0, 0.0);
         double total = dp.all_reduce_sum({static_cast<double>(l.tokens)})[0];
         (l.loss * (static_cast<double>(l.tokens) / total)).backward();
         dp.all_reduce_gradients(m->parameters(), 0.01);  // tiny buckets: exercise several
@@ -100,8 +99,7 @@ TEST(Distributed, TwoRanksMatchEachOtherAndTheUnionBatch) {
     idx.insert(idx.end(), more.begin(), more.end());
     Batch b = make_batch(ex, idx);
     opt.zero_grad();
-    auto out = ref->forward(b);
-    seq2seq_loss(out.logits, b.tgt_out, out.attention, 0.0, 0.0).loss.backward();
+    ref->loss(b, 0.0, 0.0).loss.backward();
     opt.step();
     EXPECT_TRUE(torch::equal(after[0][k], after[1][k])) << "ranks differ after step " << k;
     EXPECT_TRUE(torch::allclose(after[0][k], flat(*ref), 1e-5, 1e-5)) << "differs from the union batch at step " << k;

@@ -145,6 +145,43 @@ TEST(DecoderGradients, LuongAndBottleneckForwardMatchFiniteDifferences) {
   }
 }
 
+TEST(Seq2SeqLoss, RealPositionsOnlyEqualsLossOverAllLogits) {
+  // loss() runs the output layer on real target positions only; value,
+  // counts and every gradient must equal the loss over the full logits.
+  for (const auto& v : kVariants) {
+    SCOPED_TRACE(v.type + "/" + v.score);
+    torch::manual_seed(6);
+    auto cfg = small(v.type, v.score);
+    cfg.input_feeding = v.feeding;
+    Seq2Seq m(cfg, 12, 12);
+    Batch b = make_batch(examples(), {0, 1});
+    auto grads = [&] {
+      std::vector<Tensor> g;
+      for (auto& p : m->parameters()) {
+        g.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+        p.mutable_grad() = Tensor();
+      }
+      return g;
+    };
+    auto full = m->forward(b);
+    LossOutput a = seq2seq_loss(full.logits, b.tgt_out, full.attention, 0.1, 0.3);
+    a.loss.backward();
+    auto ga = grads();
+    Tensor attention;
+    LossOutput c = m->loss(b, 0.1, 0.3, &attention);
+    c.loss.backward();
+    auto gc = grads();
+    EXPECT_NEAR(a.loss.item<double>(), c.loss.item<double>(), 1e-6);
+    EXPECT_NEAR(a.nll_sum, c.nll_sum, 1e-4);
+    EXPECT_NEAR(a.entropy_sum, c.entropy_sum, 1e-4);
+    EXPECT_EQ(a.tokens, c.tokens);
+    EXPECT_EQ(a.correct, c.correct);
+    EXPECT_EQ(attention.defined(), full.attention.defined());
+    if (attention.defined()) EXPECT_TRUE(torch::allclose(attention, full.attention));
+    for (size_t i = 0; i < ga.size(); ++i) EXPECT_TRUE(torch::allclose(ga[i], gc[i], 1e-5, 1e-6)) << i;
+  }
+}
+
 // Each model type memorises 20 reverse pairs.
 TEST(Overfit, EveryModelMemorisesTwentyReversePairs) {
   auto ex = attn::test::toy_examples({"reverse", 20, 3, 7, 8, 7});

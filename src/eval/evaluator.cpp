@@ -45,13 +45,13 @@ ForcedScores score_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex, in
   ForcedScores fs;
   for (const auto& idx : sorted_batches(ex, batch_size)) {
     Batch b = make_batch(ex, idx).to(device);
-    DecoderOutput out = model.forward(b);
-    LossOutput l = seq2seq_loss(out.logits, b.tgt_out, Tensor(), 0.0, 0.0);
+    Tensor attention;
+    LossOutput l = model.loss(b, 0.0, 0.0, &attention);
     fs.nll_sum += l.nll_sum;
     fs.tokens += l.tokens;
     fs.correct += l.correct;
-    if (out.attention.defined()) {
-      Tensor a = out.attention.to(torch::kCPU);
+    if (attention.defined()) {
+      Tensor a = attention.to(torch::kCPU);
       for (int r = 0; r < b.size(); ++r) {
         const Example& e = ex[idx[r]];
         int64_t T = static_cast<int64_t>(e.tgt.size()) + 1, S = static_cast<int64_t>(e.src.size()) + 1;

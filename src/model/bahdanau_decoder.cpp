@@ -47,7 +47,7 @@ StepOutput BahdanauDecoderImpl::step(const DecoderMemory& mem, DecoderState& st,
   return {out(drop(t)), w};
 }
 
-DecoderOutput BahdanauDecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
+DecoderOutput BahdanauDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {
   auto [mem, st] = start(enc);
   Tensor embs = drop(embed(tgt_in));  // [B, T, E], all steps at once
   const int64_t T = tgt_in.size(1), E = embs.size(2);
@@ -71,7 +71,7 @@ DecoderOutput BahdanauDecoderImpl::forward(const EncoderOutput& enc, const Tenso
   }
   // The output layers don't feed back: run them once over all steps.
   Tensor t = deep_output(readout(torch::cat({torch::stack(hs, 1), embs, torch::stack(cs, 1)}, 2)), maxout);
-  return {out(drop(t)), torch::stack(ws, 1)};
+  return {Tensor(), drop(t), torch::stack(ws, 1)};
 }
 
 }  // namespace attn

@@ -15,7 +15,8 @@ class BahdanauDecoderImpl : public DecoderImpl {
   BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
   StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
-  DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+  DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+  torch::Tensor project(const torch::Tensor& f) override { return out(f); }
 
   torch::nn::Embedding embed{nullptr};
   torch::nn::Linear init{nullptr}, readout{nullptr}, out{nullptr};

@@ -33,7 +33,7 @@ StepOutput BottleneckDecoderImpl::step(const DecoderMemory&, DecoderState& st, c
   return {out(drop(deep_output(readout(torch::cat({st.hidden, e, st.feed}, 1)), maxout))), Tensor()};
 }
 
-DecoderOutput BottleneckDecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
+DecoderOutput BottleneckDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {
   auto [mem, st] = start(enc);
   Tensor embs = drop(embed(tgt_in));  // [B, T, E]
   Tensor c = st.feed.unsqueeze(1).expand({-1, tgt_in.size(1), -1});
@@ -41,7 +41,7 @@ DecoderOutput BottleneckDecoderImpl::forward(const EncoderOutput& enc, const Ten
   auto res = torch::gru(x, st.hidden.unsqueeze(0), {cell->weight_ih, cell->weight_hh, cell->bias_ih, cell->bias_hh},
                         true, 1, 0.0, is_training(), false, true);
   Tensor h = std::get<0>(res);
-  return {out(drop(deep_output(readout(torch::cat({h, embs, c}, 2)), maxout))), Tensor()};
+  return {Tensor(), drop(deep_output(readout(torch::cat({h, embs, c}, 2)), maxout)), Tensor()};
 }
 
 }  // namespace attn

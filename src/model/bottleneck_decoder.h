@@ -13,7 +13,8 @@ class BottleneckDecoderImpl : public DecoderImpl {
   BottleneckDecoderImpl(const ModelConfig& c, int64_t vocab);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
   StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
-  DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+  DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+  torch::Tensor project(const torch::Tensor& f) override { return out(f); }
   bool has_attention() const override { return false; }
 
   torch::nn::Embedding embed{nullptr};

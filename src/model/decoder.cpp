@@ -20,6 +20,13 @@ DecoderMemory DecoderMemory::index_select(const Tensor& idx) const {
 }
 
 DecoderOutput DecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
+  DecoderOutput o = features(enc, tgt_in);
+  o.logits = project(o.features);
+  o.features = Tensor();
+  return o;
+}
+
+DecoderOutput DecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {
   auto [mem, state] = start(enc);
   std::vector<Tensor> logits, attn;
   for (int64_t t = 0; t < tgt_in.size(1); ++t) {
@@ -28,7 +35,7 @@ DecoderOutput DecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_i
     if (o.attention.defined()) attn.push_back(o.attention);
   }
   DecoderOutput out;
-  out.logits = torch::stack(logits, 1);
+  out.features = torch::stack(logits, 1);
   if (!attn.empty()) out.attention = torch::stack(attn, 1);
   return out;
 }

@@ -30,7 +30,8 @@ struct StepOutput {
 };
 
 struct DecoderOutput {
-  torch::Tensor logits;     // [B, T, V]
+  torch::Tensor logits;     // [B, T, V] (forward), or undefined (features)
+  torch::Tensor features;   // [B, T, F]: what the output layer maps to logits
   torch::Tensor attention;  // [B, T, S], undefined without attention
 };
 
@@ -38,8 +39,13 @@ class DecoderImpl : public torch::nn::Module {
  public:
   virtual std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) = 0;
   virtual StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) = 0;
-  // Teacher forcing: tgt_in [B, T]. Default: step() T times.
-  virtual DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in);
+  // Teacher forcing, tgt_in [B, T]: everything up to the output layer, which
+  // the loss then runs on real target positions only. Default: step() T
+  // times, features = logits, project = identity.
+  virtual DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in);
+  virtual torch::Tensor project(const torch::Tensor& features) { return features; }
+  // Teacher-forced logits [B, T, V]: project(features(...)).
+  DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in);
   virtual bool has_attention() const { return true; }
 };
 

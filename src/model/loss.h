@@ -16,7 +16,7 @@ struct LossOutput {
 // Entropy -sum a log a of each attention row ([..., S] -> [...]); 0 log 0 = 0.
 torch::Tensor attention_entropy(const torch::Tensor& weights);
 
-// logits [B, T, V], target [B, T] (PAD ignored), attention [B, T, S] or undefined.
+// logits [..., V], target [...] (PAD ignored), attention [..., S] or undefined.
 LossOutput seq2seq_loss(const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor& attention,
                         double label_smoothing, double entropy_lambda);
 

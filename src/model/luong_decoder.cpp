@@ -45,7 +45,7 @@ StepOutput LuongDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, co
   return {out(drop(ht)), w.squeeze(1)};
 }
 
-DecoderOutput LuongDecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
+DecoderOutput LuongDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {
   if (input_feeding) {
     // h~_{t-1} feeds step t: sequential, but the output layer runs once. The
     // embedding half of the cell's input projection is one GEMM over all
@@ -67,7 +67,7 @@ DecoderOutput LuongDecoderImpl::forward(const EncoderOutput& enc, const Tensor& 
       hts.push_back(st.feed);
       ws.push_back(a.weights.squeeze(1));
     }
-    return {out(drop(torch::stack(hts, 1))), torch::stack(ws, 1)};
+    return {Tensor(), drop(torch::stack(hts, 1)), torch::stack(ws, 1)};
   }
   auto [mem, st] = start(enc);
   Tensor embs = drop(embed(tgt_in));
@@ -77,7 +77,7 @@ DecoderOutput LuongDecoderImpl::forward(const EncoderOutput& enc, const Tensor& 
                         is_training(), false, true);
   Tensor h = std::get<0>(res);  // [B, T, D]
   auto [ht, w] = attend(mem, h, torch::arange(tgt_in.size(1), torch::kLong));
-  return {out(drop(ht)), w};
+  return {Tensor(), drop(ht), w};
 }
 
 }  // namespace attn

@@ -14,7 +14,8 @@ class LuongDecoderImpl : public DecoderImpl {
   LuongDecoderImpl(const ModelConfig& c, int64_t vocab);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
   StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
-  DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+  DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
+  torch::Tensor project(const torch::Tensor& f) override { return out(f); }
 
   torch::nn::Embedding embed{nullptr};
   torch::nn::Linear bridge{nullptr}, combine{nullptr}, out{nullptr};

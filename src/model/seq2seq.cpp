@@ -1,5 +1,6 @@
 #include "model/seq2seq.h"
 
+#include "data/vocab.h"
 #include "model/bahdanau_decoder.h"
 #include "model/bottleneck_decoder.h"
 #include "model/luong_decoder.h"
@@ -20,6 +21,15 @@ Seq2SeqImpl::Seq2SeqImpl(const ModelConfig& c, int64_t sv, int64_t tv) : config(
 
 DecoderOutput Seq2SeqImpl::forward(const Batch& b) {
   return decoder->forward(encode(b.src, b.src_len), b.tgt_in);
+}
+
+LossOutput Seq2SeqImpl::loss(const Batch& b, double label_smoothing, double entropy_lambda, torch::Tensor* attention) {
+  DecoderOutput o = decoder->features(encode(b.src, b.src_len), b.tgt_in);
+  torch::Tensor real = b.tgt_out.ne(Vocab::kPad);  // [B, T]
+  torch::Tensor logits = decoder->project(o.features.index({real}));  // [N, V]
+  torch::Tensor w = o.attention.defined() ? o.attention.index({real}) : torch::Tensor();
+  if (attention) *attention = o.attention;
+  return seq2seq_loss(logits, b.tgt_out.index({real}), w, label_smoothing, entropy_lambda);
 }
 
 int64_t Seq2SeqImpl::parameter_count() const {

@@ -6,6 +6,7 @@
 #include "data/batch.h"
 #include "model/decoder.h"
 #include "model/encoder.h"
+#include "model/loss.h"
 
 namespace attn {
 
@@ -15,6 +16,10 @@ class Seq2SeqImpl : public torch::nn::Module {
   EncoderOutput encode(const torch::Tensor& src, const torch::Tensor& src_len) { return encoder(src, src_len); }
   // Teacher-forced logits [B, T, V] and attention [B, T, S] (undefined for the bottleneck).
   DecoderOutput forward(const Batch& b);
+  // The teacher-forced training loss. The output layer and the loss run on
+  // the real target positions only: padding costs no vocabulary-sized work.
+  // attention, if given, receives the weights [B, T, S] (undefined for the bottleneck).
+  LossOutput loss(const Batch& b, double label_smoothing, double entropy_lambda, torch::Tensor* attention = nullptr);
   int64_t parameter_count() const;
 
   ModelConfig config;

@@ -73,8 +73,7 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
     if (o.what == "train") {
       model->train();
       opt.zero_grad();
-      auto out = model->forward(b);
-      seq2seq_loss(out.logits, b.tgt_out, out.attention, 0.0, 0.0).loss.backward();
+      model->loss(b, 0.0, 0.0).loss.backward();
       torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
       opt.step();
     } else {

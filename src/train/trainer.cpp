@@ -342,8 +342,7 @@ TrainResult Loop::run() {
     ++s_.step;
     opt_->set_lr(schedule_->lr_at(s_.step));
     opt_->zero_grad();
-    DecoderOutput out = model_->forward(b);
-    LossOutput l = seq2seq_loss(out.logits, b.tgt_out, out.attention, t.label_smoothing, t.entropy_lambda);
+    LossOutput l = model_->loss(b, t.label_smoothing, t.entropy_lambda);
     s_.wall_seconds = wall_before + since(wall0);
     bool interrupt = stop_requested().load() || (o_.stop_at_step > 0 && s_.step >= o_.stop_at_step);
     bool time_up = t.max_minutes > 0 && s_.wall_seconds >= t.max_minutes * 60.0;
