@@ -7,49 +7,13 @@
 #include <cstring>
 #include <type_traits>
 
-// The float kernels are compiled for AVX-512, AVX2 and the baseline, and the
-// loader picks one for the CPU it runs on (GCC and clang function
-// multiversioning); the build itself stays portable.
-#if defined(__x86_64__) && defined(__linux__)
-#define ATTN_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ATTN_CPU_CLONES
-#endif
-#define ATTN_INLINE __attribute__((always_inline)) inline
+#include "model/kernel_math.h"
 
 namespace attn {
 
 using torch::Tensor;
 
 namespace {
-
-// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|), |x| clamped to 9
-// (tanh 9 rounds to 1 in float). exp(y) = 2^n exp(r), n = round(y / ln 2),
-// |r| <= ln2 / 2, exp(r) by its Taylor series to degree 7 (error < 1e-8).
-// Branch-free, so the loops below vectorise.
-ATTN_INLINE float tanh_kernel(float x) {
-  float ax = std::fabs(x);
-  ax = ax < 9.0f ? ax : 9.0f;
-  float y = -2.0f * ax;
-  const float round_magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  float n = (y * 1.44269504f + round_magic) - round_magic;
-  float r = (y - n * 0.693359375f) - n * -2.12194440e-4f;  // ln 2 in two parts
-  float p = 1.0f / 5040;
-  p = p * r + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n, n in [-26, 0]
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  float e = p * scale;
-  return std::copysign((1.0f - e) / (1.0f + e), x);
-}
-
-ATTN_INLINE double tanh_kernel(double x) { return std::tanh(x); }
 
 // The row kernels: one sentence, all its query rows. Inner loops run over
 // the contiguous last dimension so they vectorise.

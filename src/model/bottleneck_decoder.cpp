@@ -1,6 +1,7 @@
 #include "model/bottleneck_decoder.h"
 
 #include "data/vocab.h"
+#include "model/gru_layer.h"
 
 namespace attn {
 
@@ -38,9 +39,10 @@ DecoderOutput BottleneckDecoderImpl::features(const EncoderOutput& enc, const Te
   Tensor embs = drop(embed(tgt_in));  // [B, T, E]
   Tensor c = st.feed.unsqueeze(1).expand({-1, tgt_in.size(1), -1});
   Tensor x = torch::cat({embs, c}, 2);
-  auto res = torch::gru(x, st.hidden.unsqueeze(0), {cell->weight_ih, cell->weight_hh, cell->bias_ih, cell->bias_hh},
-                        true, 1, 0.0, is_training(), false, true);
-  Tensor h = std::get<0>(res);
+  // Steps on padding are skipped (their outputs, zero, are never scored).
+  Tensor h = gru_layer(x, tgt_in.ne(Vocab::kPad).sum(1), st.hidden, cell->weight_ih, cell->weight_hh, cell->bias_ih,
+                       cell->bias_hh)
+                 .outputs;
   return {Tensor(), drop(deep_output(readout(torch::cat({h, embs, c}, 2)), maxout)), Tensor()};
 }
 

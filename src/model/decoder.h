@@ -40,8 +40,9 @@ class DecoderImpl : public torch::nn::Module {
   virtual std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) = 0;
   virtual StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) = 0;
   // Teacher forcing, tgt_in [B, T]: everything up to the output layer, which
-  // the loss then runs on real target positions only. Default: step() T
-  // times, features = logits, project = identity.
+  // the loss then runs on real target positions only (what comes out at
+  // padded positions is unspecified). Default: step() T times,
+  // features = logits, project = identity.
   virtual DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in);
   virtual torch::Tensor project(const torch::Tensor& features) { return features; }
   // Teacher-forced logits [B, T, V]: project(features(...)).

@@ -1,6 +1,7 @@
 #include "model/encoder.h"
 
 #include "data/vocab.h"
+#include "model/gru_layer.h"
 
 namespace attn {
 
@@ -28,19 +29,24 @@ EncoderOutput EncoderImpl::forward(const Tensor& src, const Tensor& src_len) {
   auto reverse = [&](const Tensor& x) { return x.gather(1, rev.unsqueeze(-1).expand({B, S, x.size(2)})); };
 
   Tensor x = drop(embed(src));  // [B, S, E]
-  Tensor f, b;
+  Tensor h0 = torch::zeros({B, hidden}, x.options());
+  auto run = [&](const torch::nn::GRU& gru, const Tensor& in) {
+    auto w = gru->all_weights();  // w_ih, w_hh, b_ih, b_hh
+    return gru_layer(in, src_len, h0, w[0], w[1], w[2], w[3]);
+  };
+  GruLayerOutput f, b;
   for (size_t l = 0; l < fwd.size(); ++l) {
     if (l > 0) x = drop(x);
-    f = std::get<0>(fwd[l]->forward(x));                  // [B, S, H]
-    b = reverse(std::get<0>(bwd[l]->forward(reverse(x))));  // [B, S, H]
-    x = torch::cat({f, b}, 2);
+    f = run(fwd[l], x);
+    b = run(bwd[l], reverse(x));
+    x = torch::cat({f.outputs, reverse(b.outputs)}, 2);  // [B, S, 2H], zero on padding
   }
   EncoderOutput o;
   o.mask = mask;
   o.src_len = src_len;
-  o.states = x * mask.unsqueeze(-1).to(x.scalar_type());
-  o.last_fwd = f.gather(1, (len - 1).unsqueeze(-1).expand({B, 1, hidden})).squeeze(1);
-  o.first_bwd = b.select(1, 0);
+  o.states = x;
+  o.last_fwd = f.last;
+  o.first_bwd = b.last;
   return o;
 }
 

@@ -1,6 +1,7 @@
 #include "model/luong_decoder.h"
 
 #include "data/vocab.h"
+#include "model/gru_layer.h"
 #include "model/step_linear.h"
 
 namespace attn {
@@ -71,11 +72,11 @@ DecoderOutput LuongDecoderImpl::features(const EncoderOutput& enc, const Tensor&
   }
   auto [mem, st] = start(enc);
   Tensor embs = drop(embed(tgt_in));
-  // The cell's own weights, run by the fused sequence GRU over all steps.
-  auto res = torch::gru(embs, st.hidden.unsqueeze(0),
-                        {cell->weight_ih, cell->weight_hh, cell->bias_ih, cell->bias_hh}, true, 1, 0.0,
-                        is_training(), false, true);
-  Tensor h = std::get<0>(res);  // [B, T, D]
+  // The cell's own weights, run by the fused sequence GRU over all steps
+  // (not on padding: those steps are never scored).
+  Tensor h = gru_layer(embs, tgt_in.ne(Vocab::kPad).sum(1), st.hidden, cell->weight_ih, cell->weight_hh,
+                       cell->bias_ih, cell->bias_hh)
+                 .outputs;  // [B, T, D]
   auto [ht, w] = attend(mem, h, torch::arange(tgt_in.size(1), torch::kLong));
   return {Tensor(), drop(ht), w};
 }

@@ -1,0 +1,255 @@
+#include "model/gru_layer.h"
+
+#include <algorithm>
+#include <numeric>
+#include <type_traits>
+
+#include "model/kernel_math.h"
+
+namespace attn {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+namespace {
+
+// Gates of one step for rows [0, n): gi, gh [n, 3H] (r, z, n parts, biases
+// included). h [n, H] is updated in place and copied to out; with Save,
+// saved receives r, z, n and the n-part of gh [n, 4H] for backward.
+template <bool Save, typename T>
+ATTN_INLINE void gate_rows(const T* __restrict gi, const T* __restrict gh, T* __restrict h, T* __restrict out,
+                           T* __restrict saved, int64_t n, int64_t H) {
+  for (int64_t b = 0; b < n; ++b) {
+    const T *gib = gi + b * 3 * H, *ghb = gh + b * 3 * H;
+    T *hb = h + b * H, *ob = out + b * H, *sb = saved + b * 4 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      T r = sigmoid_kernel(gib[j] + ghb[j]);
+      T z = sigmoid_kernel(gib[H + j] + ghb[H + j]);
+      T ghn = ghb[2 * H + j];
+      T c = tanh_kernel(gib[2 * H + j] + r * ghn);
+      T hn = c + z * (hb[j] - c);
+      hb[j] = hn;
+      ob[j] = hn;
+      if constexpr (Save) sb[j] = r, sb[H + j] = z, sb[2 * H + j] = c, sb[3 * H + j] = ghn;
+    }
+  }
+}
+
+// Backward of gate_rows. dh [n, H] + dy [n, H] (the gradient reaching the
+// step's output) is dL/dh'; on return dh holds the part of dL/dh that
+// bypasses W_hh (z dL/dh'). hp [n, H] is the previous state.
+template <typename T>
+ATTN_INLINE void gate_grad_rows(T* __restrict dh, const T* __restrict dy, const T* __restrict saved,
+                                const T* __restrict hp, T* __restrict dgi, T* __restrict dgh, int64_t n, int64_t H) {
+  for (int64_t b = 0; b < n; ++b) {
+    const T *sb = saved + b * 4 * H, *hpb = hp + b * H;
+    T *dhb = dh + b * H, *dgib = dgi + b * 3 * H, *dghb = dgh + b * 3 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      T g = dhb[j] + dy[b * H + j];
+      T r = sb[j], z = sb[H + j], c = sb[2 * H + j], ghn = sb[3 * H + j];
+      T dc = g * (T(1) - z) * (T(1) - c * c);  // through the tanh
+      T dz = g * (hpb[j] - c) * z * (T(1) - z);
+      T dr = dc * ghn * r * (T(1) - r);
+      dhb[j] = g * z;
+      dgib[j] = dr, dgib[H + j] = dz, dgib[2 * H + j] = dc;
+      dghb[j] = dr, dghb[H + j] = dz, dghb[2 * H + j] = dc * r;
+    }
+  }
+}
+
+ATTN_CPU_CLONES void gate_rows_f(const float* gi, const float* gh, float* h, float* out, float* saved, int64_t n,
+                                 int64_t H) {
+  if (saved) gate_rows<true>(gi, gh, h, out, saved, n, H); else gate_rows<false>(gi, gh, h, out, saved, n, H);
+}
+ATTN_CPU_CLONES void gate_grad_rows_f(float* dh, const float* dy, const float* saved, const float* hp, float* dgi,
+                                      float* dgh, int64_t n, int64_t H) {
+  gate_grad_rows(dh, dy, saved, hp, dgi, dgh, n, H);
+}
+
+template <typename T>
+void k_gates(const T* gi, const T* gh, T* h, T* out, T* saved, int64_t n, int64_t H) {
+  if constexpr (std::is_same_v<T, float>) gate_rows_f(gi, gh, h, out, saved, n, H);
+  else if (saved) gate_rows<true>(gi, gh, h, out, saved, n, H);
+  else gate_rows<false>(gi, gh, h, out, saved, n, H);
+}
+template <typename T>
+void k_gate_grads(T* dh, const T* dy, const T* saved, const T* hp, T* dgi, T* dgh, int64_t n, int64_t H) {
+  if constexpr (std::is_same_v<T, float>) gate_grad_rows_f(dh, dy, saved, hp, dgi, dgh, n, H);
+  else gate_grad_rows(dh, dy, saved, hp, dgi, dgh, n, H);
+}
+
+// Rows ordered longest first; step t runs the first n[t] of them. Packed row
+// off[t] + k is (row order[k], step t), as in a PackedSequence.
+struct Plan {
+  std::vector<int64_t> n, off;
+  Tensor order;  // [B]: sorted position -> row
+  Tensor index;  // [N]: packed row -> row * T + t, in x viewed as [B * T, I]
+  Tensor prev;   // [N]: packed row -> its previous state's row in cat(h0 sorted, packed outputs)
+  int64_t rows() const { return prev.size(0); }
+};
+
+Plan make_plan(const Tensor& lengths, int64_t T) {
+  Tensor len = lengths.to(torch::kLong).contiguous();
+  const int64_t* l = len.data_ptr<int64_t>();
+  const int64_t B = len.numel();
+  std::vector<int64_t> order(static_cast<size_t>(B));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return l[a] > l[b]; });
+  Plan p;
+  std::vector<int64_t> index, prev;
+  for (int64_t t = 0, off = 0; B > 0 && t < l[order[0]]; ++t) {
+    int64_t n = 0;
+    while (n < B && l[order[static_cast<size_t>(n)]] > t) ++n;
+    for (int64_t k = 0; k < n; ++k) {
+      index.push_back(order[static_cast<size_t>(k)] * T + t);
+      prev.push_back(t == 0 ? k : B + p.off.back() + k);
+    }
+    p.n.push_back(n);
+    p.off.push_back(off);
+    off += n;
+  }
+  auto tensor = [](std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong); };
+  p.order = tensor(order), p.index = tensor(index), p.prev = tensor(prev);
+  return p;
+}
+
+// The recurrence over packed input projections gi [N, 3H], from h [B, H]
+// (sorted; updated in place to each row's last state). Returns the packed
+// outputs [N, H]; fills saved [N, 4H] if defined.
+template <typename T>
+Tensor run_steps(const Plan& p, const Tensor& gi, Tensor& h, const Tensor& w_hh, const Tensor& b_hh,
+                 const Tensor& saved) {
+  const int64_t H = h.size(1);
+  Tensor hs = torch::empty({p.rows(), H}, h.options());
+  Tensor gh = torch::empty({h.size(0), 3 * H}, h.options());
+  Tensor w_t = w_hh.t();
+  for (size_t t = 0; t < p.n.size(); ++t) {
+    const int64_t n = p.n[t], off = p.off[t];
+    Tensor ghn = gh.narrow(0, 0, n);
+    torch::addmm_out(ghn, b_hh, h.narrow(0, 0, n), w_t);
+    k_gates(gi.data_ptr<T>() + off * 3 * H, gh.data_ptr<T>(), h.data_ptr<T>(), hs.data_ptr<T>() + off * H,
+            saved.defined() ? saved.data_ptr<T>() + off * 4 * H : nullptr, n, H);
+  }
+  return hs;
+}
+
+// Scatters packed rows [N, D] back to [B, T, D], zero on padding.
+Tensor unpack(const Plan& p, const Tensor& packed, int64_t B, int64_t T) {
+  Tensor out = torch::zeros({B * T, packed.size(1)}, packed.options());
+  out.index_copy_(0, p.index, packed);
+  return out.view({B, T, packed.size(1)});
+}
+
+Tensor unsort(const Plan& p, const Tensor& sorted) { return torch::empty_like(sorted).index_copy_(0, p.order, sorted); }
+
+// A Plan travels to the autograd function as a plain argument.
+class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
+ public:
+  static tensor_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0, const Tensor& w_ih,
+                             const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const Plan& p) {
+    const int64_t B = x.size(0), T = x.size(1), H = w_hh.size(1);
+    Tensor xp = x.reshape({B * T, x.size(2)}).index_select(0, p.index);  // [N, I]
+    Tensor gi = torch::addmm(b_ih, xp, w_ih.t());
+    Tensor h0s = h0.index_select(0, p.order);
+    Tensor h = h0s.clone();
+    Tensor saved = torch::empty({p.rows(), 4 * H}, x.options());
+    Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h, w_hh, b_hh, saved)
+                                                  : run_steps<float>(p, gi, h, w_hh, b_hh, saved);
+    ctx->save_for_backward({xp, h0s, hs, saved, w_ih, w_hh});
+    ctx->saved_data["n"] = p.n;
+    ctx->saved_data["off"] = p.off;
+    ctx->saved_data["order"] = p.order;
+    ctx->saved_data["index"] = p.index;
+    ctx->saved_data["prev"] = p.prev;
+    ctx->saved_data["T"] = T;
+    ctx->saved_data["I"] = x.size(2);
+    return {unpack(p, hs, B, T), unsort(p, h)};
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    const Tensor &xp = s[0], &h0s = s[1], &hs = s[2], &saved = s[3], &w_ih = s[4], &w_hh = s[5];
+    Plan p;
+    p.n = ctx->saved_data["n"].toIntVector();
+    p.off = ctx->saved_data["off"].toIntVector();
+    p.order = ctx->saved_data["order"].toTensor();
+    p.index = ctx->saved_data["index"].toTensor();
+    p.prev = ctx->saved_data["prev"].toTensor();
+    const int64_t B = h0s.size(0), H = h0s.size(1), T = ctx->saved_data["T"].toInt();
+    const int64_t I = ctx->saved_data["I"].toInt();
+    Tensor dy = grads[0].defined() ? grads[0].reshape({B * T, H}).index_select(0, p.index)
+                                   : torch::zeros({p.rows(), H}, hs.options());
+    Tensor dh = grads[1].defined() ? grads[1].index_select(0, p.order) : torch::zeros_like(h0s);
+    Tensor hp = torch::cat({h0s, hs}).index_select(0, p.prev);  // [N, H]: each step's previous state
+    Tensor dgi = torch::empty({p.rows(), 3 * H}, hs.options()), dgh = torch::empty_like(dgi);
+    for (size_t t = p.n.size(); t-- > 0;) {
+      const int64_t n = p.n[t], off = p.off[t];
+      auto run = [&](auto zero) {
+        using T_ = decltype(zero);
+        k_gate_grads<T_>(dh.data_ptr<T_>(), dy.data_ptr<T_>() + off * H,
+                         saved.data_ptr<T_>() + off * 4 * H, hp.data_ptr<T_>() + off * H,
+                         dgi.data_ptr<T_>() + off * 3 * H, dgh.data_ptr<T_>() + off * 3 * H, n, H);
+      };
+      if (hs.scalar_type() == torch::kDouble) run(double{}); else run(float{});
+      dh.narrow(0, 0, n).addmm_(dgh.narrow(0, off, n), w_hh);
+    }
+    Tensor dx, dh0, dw_ih, dw_hh, db_ih, db_hh;
+    if (ctx->needs_input_grad(0)) {
+      Tensor d = torch::zeros({B * T, I}, xp.options());
+      dx = d.index_copy_(0, p.index, dgi.mm(w_ih)).view({B, T, I});
+    }
+    if (ctx->needs_input_grad(1)) dh0 = unsort(p, dh);
+    if (ctx->needs_input_grad(2)) dw_ih = dgi.t().mm(xp);
+    if (ctx->needs_input_grad(3)) dw_hh = dgh.t().mm(hp);
+    if (ctx->needs_input_grad(4)) db_ih = dgi.sum(0);
+    if (ctx->needs_input_grad(5)) db_hh = dgh.sum(0);
+    return {dx, dh0, dw_ih, dw_hh, db_ih, db_hh, Tensor()};
+  }
+};
+
+bool fused_supported(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh) {
+  auto type = x.scalar_type();
+  if (!x.device().is_cpu() || (type != torch::kFloat && type != torch::kDouble)) return false;
+  for (const Tensor* t : {&h0, &w_ih, &w_hh})
+    if (!t->device().is_cpu() || t->scalar_type() != type) return false;
+  return true;
+}
+
+}  // namespace
+
+GruLayerOutput gru_layer(const Tensor& x, const Tensor& lengths, const Tensor& h0, const Tensor& w_ih,
+                         const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  if (!fused_supported(x, h0, w_ih, w_hh)) return gru_layer_aten(x, lengths, h0, w_ih, w_hh, b_ih, b_hh);
+  Plan p = make_plan(lengths, x.size(1));
+  bool grad = torch::GradMode::is_enabled() &&
+              (x.requires_grad() || h0.requires_grad() || w_ih.requires_grad() || w_hh.requires_grad() ||
+               b_ih.requires_grad() || b_hh.requires_grad());
+  if (grad) {
+    auto r = GruLayerFunction::apply(x.contiguous(), h0.contiguous(), w_ih, w_hh, b_ih, b_hh, p);
+    return {r[0], r[1]};
+  }
+  // Inference: the same steps, nothing kept for backward.
+  const int64_t B = x.size(0), T = x.size(1);
+  Tensor xp = x.reshape({B * T, x.size(2)}).index_select(0, p.index);
+  Tensor gi = torch::addmm(b_ih, xp, w_ih.t());
+  Tensor h = h0.index_select(0, p.order);
+  Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h, w_hh, b_hh, Tensor())
+                                                : run_steps<float>(p, gi, h, w_hh, b_hh, Tensor());
+  return {unpack(p, hs, B, T), unsort(p, h)};
+}
+
+GruLayerOutput gru_layer_aten(const Tensor& x, const Tensor& lengths, const Tensor& h0, const Tensor& w_ih,
+                              const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  // Padding comes after each row's tokens, so the states there are simply
+  // not read: masked out, and the last state gathered at length - 1.
+  const int64_t B = x.size(0), T = x.size(1);
+  Tensor y = std::get<0>(torch::gru(x, h0.unsqueeze(0), {w_ih, w_hh, b_ih, b_hh}, true, 1, 0.0, false, false, true));
+  Tensor len = lengths.to(x.device()).unsqueeze(1);                   // [B, 1]
+  Tensor mask = torch::arange(T, len.options()).unsqueeze(0) < len;  // [B, T]
+  Tensor at_end = (len - 1).clamp_min(0).unsqueeze(-1).expand({B, 1, y.size(2)});
+  Tensor last = torch::where(len > 0, y.gather(1, at_end).squeeze(1), h0);
+  return {y * mask.unsqueeze(-1).to(y.scalar_type()), last};
+}
+
+}  // namespace attn
