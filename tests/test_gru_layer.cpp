@@ -97,3 +97,17 @@ TEST(GruLayer, OnlyTheLastStateNeedsNoOutputGradient) {
   auto want = grads(false), got = grads(true);
   for (size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(torch::allclose(got[i], want[i], 1e-4, 1e-5)) << i;
 }
+
+TEST(GruLayer, DecodingStepEqualsGruCell) {
+  torch::manual_seed(5);
+  torch::nn::GRUCell cell(5, 4);
+  Tensor x = torch::randn({3, 5}), h = torch::randn({3, 4});
+  Tensor want = cell(x, h);
+  Tensor gi = torch::linear(x, cell->weight_ih, cell->bias_ih);
+  Tensor trained = gru_step(gi, h, cell->weight_hh, cell->bias_hh);  // grad mode: ATen ops
+  EXPECT_TRUE(trained.requires_grad());
+  EXPECT_TRUE(torch::allclose(trained, want, 1e-5, 1e-6));
+  torch::NoGradGuard ng;
+  Tensor decoded = gru_step(gi, h, cell->weight_hh, cell->bias_hh);  // the fused loop
+  EXPECT_TRUE(torch::allclose(decoded, want, 1e-5, 1e-6));
+}

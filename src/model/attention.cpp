@@ -21,7 +21,7 @@ Tensor scores_by_dot(const Tensor& q, const AttentionMemory& mem) {
 }  // namespace
 
 AttentionMemory AttentionImpl::memory(const Tensor& values, const Tensor& mask, const Tensor& src_len) {
-  AttentionMemory m{values, project_keys(values), mask, src_len};
+  AttentionMemory m{values, project_keys(values), mask, src_len, mask.logical_not().unsqueeze(1)};
   // Sinks only pay off when the per-step kernels run and gradients flow.
   if (torch::GradMode::is_enabled() && batched_rows_supported(values, values)) {
     if (values.requires_grad()) std::tie(m.values, m.values_sink) = gradient_sink(m.values);
@@ -32,7 +32,7 @@ AttentionMemory AttentionImpl::memory(const Tensor& values, const Tensor& mask, 
 
 AttentionMemory AttentionMemory::index_select(const Tensor& idx) const {
   return {values.index_select(0, idx), proj_keys.index_select(0, idx), mask.index_select(0, idx),
-          src_len.index_select(0, idx)};
+          src_len.index_select(0, idx), padding.defined() ? padding.index_select(0, idx) : padding};
 }
 
 AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemory& mem, const Tensor& positions,
@@ -42,7 +42,8 @@ AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemor
   Tensor p = prior(query, mem, positions);
   if (p.defined()) scores = scores + p;
   // -inf on padding: exp(-inf) = 0 exactly, so padding gets no weight at all.
-  scores = scores.masked_fill(mem.mask.logical_not().unsqueeze(1), -std::numeric_limits<double>::infinity());
+  Tensor padding = mem.padding.defined() ? mem.padding : mem.mask.logical_not().unsqueeze(1);
+  scores = scores.masked_fill(padding, -std::numeric_limits<double>::infinity());
   Tensor weights = torch::softmax(scores, -1);
   Tensor used = dropout_ > 0 && is_training() ? torch::dropout(weights, dropout_, true) : weights;
   Tensor context = one_query_rows(used, mem.values) ? attention_context(used, mem.values, mem.values_sink)

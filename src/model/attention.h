@@ -21,6 +21,7 @@ struct AttentionMemory {
   torch::Tensor proj_keys;  // [B, S, *] from project_keys(values)
   torch::Tensor mask;       // [B, S] bool, true on real source positions
   torch::Tensor src_len;    // [B] long
+  torch::Tensor padding;    // [B, 1, S] bool, !mask: what every step masks with -inf
   // Training on the CPU: where the fused kernels add each step's gradient
   // for values / proj_keys (see gradient_sink in attention_kernels.h).
   // Undefined otherwise, and after index_select (decoding).

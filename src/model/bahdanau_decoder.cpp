@@ -42,7 +42,7 @@ std::pair<Tensor, Tensor> BahdanauDecoderImpl::attend(const DecoderMemory& mem, 
 StepOutput BahdanauDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, const Tensor& y_prev) {
   Tensor e = drop(embed(y_prev));  // [B, E]
   auto [c, w] = attend(mem, st);
-  st.hidden = cell(torch::cat({e, c}, 1), st.hidden);
+  st.hidden = cell_step(cell, torch::cat({e, c}, 1), st.hidden);
   Tensor t = deep_output(readout(torch::cat({st.hidden, e, c}, 1)), maxout);
   return {out(drop(t)), w};
 }

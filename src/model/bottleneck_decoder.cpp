@@ -24,14 +24,23 @@ std::pair<DecoderMemory, DecoderState> BottleneckDecoderImpl::start(const Encode
   DecoderState st;
   st.feed = torch::tanh(summary(torch::cat({enc.last_fwd, enc.first_bwd}, 1)));  // c
   st.hidden = torch::tanh(init(st.feed));
+  // c's shares of the cell input and the readout never change: once, here.
+  const int64_t E = embed->weight.size(1), D = st.feed.size(1);
+  st.fixed = torch::cat({torch::linear(st.feed, cell->weight_ih.narrow(1, E, D), cell->bias_ih),
+                         torch::linear(st.feed, readout->weight.narrow(1, D + E, D), readout->bias)},
+                        1);
   return {DecoderMemory{}, st};
 }
 
 StepOutput BottleneckDecoderImpl::step(const DecoderMemory&, DecoderState& st, const Tensor& y_prev) {
   Tensor e = drop(embed(y_prev));
-  st.hidden = cell(torch::cat({e, st.feed}, 1), st.hidden);
+  const int64_t E = e.size(1), D = st.hidden.size(1), G = cell->weight_ih.size(0);
+  Tensor gi = torch::addmm(st.fixed.narrow(1, 0, G), e, cell->weight_ih.narrow(1, 0, E).t());  // [e; c] W_ih^T + b
+  st.hidden = gru_step(gi, st.hidden, cell->weight_hh, cell->bias_hh);
+  Tensor r = torch::addmm(st.fixed.narrow(1, G, st.fixed.size(1) - G), torch::cat({st.hidden, e}, 1),
+                          readout->weight.narrow(1, 0, D + E).t());  // [s; e; c] W_r^T + b
   ++st.step;
-  return {out(drop(deep_output(readout(torch::cat({st.hidden, e, st.feed}, 1)), maxout))), Tensor()};
+  return {out(drop(deep_output(r, maxout))), Tensor()};
 }
 
 DecoderOutput BottleneckDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {

@@ -1,5 +1,7 @@
 #include "model/decoder.h"
 
+#include "model/gru_layer.h"
+
 namespace attn {
 
 using torch::Tensor;
@@ -9,13 +11,14 @@ Tensor sel(const Tensor& t, const Tensor& idx) { return t.defined() ? t.index_se
 }  // namespace
 
 DecoderState DecoderState::index_select(const Tensor& idx) const {
-  return {sel(hidden, idx), sel(feed, idx), sel(coverage, idx), step};
+  return {sel(hidden, idx), sel(feed, idx), sel(coverage, idx), step, sel(fixed, idx)};
 }
 
 DecoderMemory DecoderMemory::index_select(const Tensor& idx) const {
   DecoderMemory m;
   const auto& a = attention;
-  m.attention = {sel(a.values, idx), sel(a.proj_keys, idx), sel(a.mask, idx), sel(a.src_len, idx)};
+  m.attention = {sel(a.values, idx), sel(a.proj_keys, idx), sel(a.mask, idx), sel(a.src_len, idx),
+                 sel(a.padding, idx)};
   return m;
 }
 
@@ -46,6 +49,10 @@ Tensor deep_output(const Tensor& t, bool maxout) {
   sizes.back() /= 2;
   sizes.push_back(2);
   return std::get<0>(t.view(sizes).max(-1));
+}
+
+Tensor cell_step(const torch::nn::GRUCell& cell, const Tensor& x, const Tensor& h) {
+  return gru_step(torch::linear(x, cell->weight_ih, cell->bias_ih), h, cell->weight_hh, cell->bias_hh);
 }
 
 }  // namespace attn

@@ -15,6 +15,7 @@ struct DecoderState {
   torch::Tensor feed;      // [B, F]: input feeding (luong), summary (bottleneck), or undefined
   torch::Tensor coverage;  // [B, S]: summed attention so far, or undefined
   int64_t step = 0;
+  torch::Tensor fixed;     // [B, *]: per-sentence terms computed once in start() (bottleneck), or undefined
   DecoderState index_select(const torch::Tensor& idx) const;
 };
 
@@ -52,5 +53,7 @@ class DecoderImpl : public torch::nn::Module {
 
 // Shared pieces.
 torch::Tensor deep_output(const torch::Tensor& t, bool maxout);  // maxout(pool 2) or tanh
+// One step of the cell on input x [B, I]: gru_step (fused when decoding).
+torch::Tensor cell_step(const torch::nn::GRUCell& cell, const torch::Tensor& x, const torch::Tensor& h);
 
 }  // namespace attn

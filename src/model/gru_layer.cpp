@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "model/kernel_math.h"
+#include "model/step_linear.h"
 
 namespace attn {
 
@@ -15,22 +16,20 @@ using torch::autograd::tensor_list;
 namespace {
 
 // Gates of one step for rows [0, n): gi, gh [n, 3H] (r, z, n parts, biases
-// included). h [n, H] is updated in place and copied to out; with Save,
-// saved receives r, z, n and the n-part of gh [n, 4H] for backward.
+// included), the previous state hp [n, H]; writes the new state to hn
+// [n, H] and, with Save, r, z, n and the n-part of gh to saved [n, 4H].
 template <bool Save, typename T>
-ATTN_INLINE void gate_rows(const T* __restrict gi, const T* __restrict gh, T* __restrict h, T* __restrict out,
+ATTN_INLINE void gate_rows(const T* __restrict gi, const T* __restrict gh, const T* __restrict hp, T* __restrict hn,
                            T* __restrict saved, int64_t n, int64_t H) {
   for (int64_t b = 0; b < n; ++b) {
-    const T *gib = gi + b * 3 * H, *ghb = gh + b * 3 * H;
-    T *hb = h + b * H, *ob = out + b * H, *sb = saved + b * 4 * H;
+    const T *gib = gi + b * 3 * H, *ghb = gh + b * 3 * H, *hpb = hp + b * H;
+    T *hnb = hn + b * H, *sb = saved + b * 4 * H;
     for (int64_t j = 0; j < H; ++j) {
       T r = sigmoid_kernel(gib[j] + ghb[j]);
       T z = sigmoid_kernel(gib[H + j] + ghb[H + j]);
       T ghn = ghb[2 * H + j];
       T c = tanh_kernel(gib[2 * H + j] + r * ghn);
-      T hn = c + z * (hb[j] - c);
-      hb[j] = hn;
-      ob[j] = hn;
+      hnb[j] = c + z * (hpb[j] - c);
       if constexpr (Save) sb[j] = r, sb[H + j] = z, sb[2 * H + j] = c, sb[3 * H + j] = ghn;
     }
   }
@@ -58,9 +57,9 @@ ATTN_INLINE void gate_grad_rows(T* __restrict dh, const T* __restrict dy, const 
   }
 }
 
-ATTN_CPU_CLONES void gate_rows_f(const float* gi, const float* gh, float* h, float* out, float* saved, int64_t n,
-                                 int64_t H) {
-  if (saved) gate_rows<true>(gi, gh, h, out, saved, n, H); else gate_rows<false>(gi, gh, h, out, saved, n, H);
+ATTN_CPU_CLONES void gate_rows_f(const float* gi, const float* gh, const float* hp, float* hn, float* saved,
+                                 int64_t n, int64_t H) {
+  if (saved) gate_rows<true>(gi, gh, hp, hn, saved, n, H); else gate_rows<false>(gi, gh, hp, hn, saved, n, H);
 }
 ATTN_CPU_CLONES void gate_grad_rows_f(float* dh, const float* dy, const float* saved, const float* hp, float* dgi,
                                       float* dgh, int64_t n, int64_t H) {
@@ -68,10 +67,10 @@ ATTN_CPU_CLONES void gate_grad_rows_f(float* dh, const float* dy, const float* s
 }
 
 template <typename T>
-void k_gates(const T* gi, const T* gh, T* h, T* out, T* saved, int64_t n, int64_t H) {
-  if constexpr (std::is_same_v<T, float>) gate_rows_f(gi, gh, h, out, saved, n, H);
-  else if (saved) gate_rows<true>(gi, gh, h, out, saved, n, H);
-  else gate_rows<false>(gi, gh, h, out, saved, n, H);
+void k_gates(const T* gi, const T* gh, const T* hp, T* hn, T* saved, int64_t n, int64_t H) {
+  if constexpr (std::is_same_v<T, float>) gate_rows_f(gi, gh, hp, hn, saved, n, H);
+  else if (saved) gate_rows<true>(gi, gh, hp, hn, saved, n, H);
+  else gate_rows<false>(gi, gh, hp, hn, saved, n, H);
 }
 template <typename T>
 void k_gate_grads(T* dh, const T* dy, const T* saved, const T* hp, T* dgi, T* dgh, int64_t n, int64_t H) {
@@ -86,6 +85,7 @@ struct Plan {
   Tensor order;  // [B]: sorted position -> row
   Tensor index;  // [N]: packed row -> row * T + t, in x viewed as [B * T, I]
   Tensor prev;   // [N]: packed row -> its previous state's row in cat(h0 sorted, packed outputs)
+  Tensor last;   // [B]: sorted position -> its last state's row in the same
   int64_t rows() const { return prev.size(0); }
 };
 
@@ -109,26 +109,33 @@ Plan make_plan(const Tensor& lengths, int64_t T) {
     p.off.push_back(off);
     off += n;
   }
+  std::vector<int64_t> last(static_cast<size_t>(B));
+  for (int64_t k = 0; k < B; ++k) {
+    int64_t n = l[order[static_cast<size_t>(k)]];
+    last[static_cast<size_t>(k)] = n == 0 ? k : B + p.off[static_cast<size_t>(n - 1)] + k;
+  }
   auto tensor = [](std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong); };
-  p.order = tensor(order), p.index = tensor(index), p.prev = tensor(prev);
+  p.order = tensor(order), p.index = tensor(index), p.prev = tensor(prev), p.last = tensor(last);
   return p;
 }
 
-// The recurrence over packed input projections gi [N, 3H], from h [B, H]
-// (sorted; updated in place to each row's last state). Returns the packed
-// outputs [N, H]; fills saved [N, 4H] if defined.
+// The recurrence over packed input projections gi [N, 3H] from the sorted
+// initial states h0s [B, H]. Returns the packed outputs [N, H]; fills saved
+// [N, 4H] if defined. Step t reads its previous states from step t - 1's
+// block: its first n_t rows are the rows still running.
 template <typename T>
-Tensor run_steps(const Plan& p, const Tensor& gi, Tensor& h, const Tensor& w_hh, const Tensor& b_hh,
+Tensor run_steps(const Plan& p, const Tensor& gi, const Tensor& h0s, const Tensor& w_hh, const Tensor& b_hh,
                  const Tensor& saved) {
-  const int64_t H = h.size(1);
-  Tensor hs = torch::empty({p.rows(), H}, h.options());
-  Tensor gh = torch::empty({h.size(0), 3 * H}, h.options());
+  const int64_t H = h0s.size(1);
+  Tensor hs = torch::empty({p.rows(), H}, h0s.options());
+  Tensor gh = torch::empty({h0s.size(0), 3 * H}, h0s.options());
   Tensor w_t = w_hh.t();
   for (size_t t = 0; t < p.n.size(); ++t) {
     const int64_t n = p.n[t], off = p.off[t];
+    Tensor hp = t == 0 ? h0s.narrow(0, 0, n) : hs.narrow(0, p.off[t - 1], n);
     Tensor ghn = gh.narrow(0, 0, n);
-    torch::addmm_out(ghn, b_hh, h.narrow(0, 0, n), w_t);
-    k_gates(gi.data_ptr<T>() + off * 3 * H, gh.data_ptr<T>(), h.data_ptr<T>(), hs.data_ptr<T>() + off * H,
+    torch::addmm_out(ghn, b_hh, hp, w_t);
+    k_gates(gi.data_ptr<T>() + off * 3 * H, gh.data_ptr<T>(), hp.data_ptr<T>(), hs.data_ptr<T>() + off * H,
             saved.defined() ? saved.data_ptr<T>() + off * 4 * H : nullptr, n, H);
   }
   return hs;
@@ -143,6 +150,11 @@ Tensor unpack(const Plan& p, const Tensor& packed, int64_t B, int64_t T) {
 
 Tensor unsort(const Plan& p, const Tensor& sorted) { return torch::empty_like(sorted).index_copy_(0, p.order, sorted); }
 
+// Each row's last state [B, H], in the caller's row order.
+Tensor last_states(const Plan& p, const Tensor& h0s, const Tensor& hs) {
+  return unsort(p, torch::cat({h0s, hs}).index_select(0, p.last));
+}
+
 // A Plan travels to the autograd function as a plain argument.
 class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
  public:
@@ -152,10 +164,9 @@ class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
     Tensor xp = x.reshape({B * T, x.size(2)}).index_select(0, p.index);  // [N, I]
     Tensor gi = torch::addmm(b_ih, xp, w_ih.t());
     Tensor h0s = h0.index_select(0, p.order);
-    Tensor h = h0s.clone();
     Tensor saved = torch::empty({p.rows(), 4 * H}, x.options());
-    Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h, w_hh, b_hh, saved)
-                                                  : run_steps<float>(p, gi, h, w_hh, b_hh, saved);
+    Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h0s, w_hh, b_hh, saved)
+                                                  : run_steps<float>(p, gi, h0s, w_hh, b_hh, saved);
     ctx->save_for_backward({xp, h0s, hs, saved, w_ih, w_hh});
     ctx->saved_data["n"] = p.n;
     ctx->saved_data["off"] = p.off;
@@ -164,7 +175,7 @@ class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
     ctx->saved_data["prev"] = p.prev;
     ctx->saved_data["T"] = T;
     ctx->saved_data["I"] = x.size(2);
-    return {unpack(p, hs, B, T), unsort(p, h)};
+    return {unpack(p, hs, B, T), last_states(p, h0s, hs)};
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -233,10 +244,23 @@ GruLayerOutput gru_layer(const Tensor& x, const Tensor& lengths, const Tensor& h
   const int64_t B = x.size(0), T = x.size(1);
   Tensor xp = x.reshape({B * T, x.size(2)}).index_select(0, p.index);
   Tensor gi = torch::addmm(b_ih, xp, w_ih.t());
-  Tensor h = h0.index_select(0, p.order);
-  Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h, w_hh, b_hh, Tensor())
-                                                : run_steps<float>(p, gi, h, w_hh, b_hh, Tensor());
-  return {unpack(p, hs, B, T), unsort(p, h)};
+  Tensor h0s = h0.index_select(0, p.order);
+  Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h0s, w_hh, b_hh, Tensor())
+                                                : run_steps<float>(p, gi, h0s, w_hh, b_hh, Tensor());
+  return {unpack(p, hs, B, T), last_states(p, h0s, hs)};
+}
+
+Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+  Tensor gh = torch::addmm(b_hh, h, w_hh.t());
+  if (torch::GradMode::is_enabled() || !fused_supported(gi, h, w_hh, gh)) return gru_update(gi, gh, h);
+  Tensor g = gi.contiguous(), hp = h.contiguous(), hn = torch::empty_like(hp);
+  const int64_t B = hp.size(0), H = hp.size(1);
+  if (hp.scalar_type() == torch::kDouble)
+    k_gates<double>(g.data_ptr<double>(), gh.data_ptr<double>(), hp.data_ptr<double>(), hn.data_ptr<double>(), nullptr,
+                    B, H);
+  else
+    k_gates<float>(g.data_ptr<float>(), gh.data_ptr<float>(), hp.data_ptr<float>(), hn.data_ptr<float>(), nullptr, B, H);
+  return hn;
 }
 
 GruLayerOutput gru_layer_aten(const Tensor& x, const Tensor& lengths, const Tensor& h0, const Tensor& w_ih,

@@ -27,6 +27,12 @@ GruLayerOutput gru_layer(const torch::Tensor& x, const torch::Tensor& lengths, c
                          const torch::Tensor& w_ih, const torch::Tensor& w_hh, const torch::Tensor& b_ih,
                          const torch::Tensor& b_hh);
 
+// One step for all rows: gi [B, 3H] (the input projection, b_ih included),
+// h [B, H] -> h'. Without grad mode on the CPU: one GEMM and the fused gate
+// loop (decoding); otherwise differentiable ATen ops.
+torch::Tensor gru_step(const torch::Tensor& gi, const torch::Tensor& h, const torch::Tensor& w_hh,
+                       const torch::Tensor& b_hh);
+
 // The same with ATen's GRU (any device): the reference for the fused path.
 GruLayerOutput gru_layer_aten(const torch::Tensor& x, const torch::Tensor& lengths, const torch::Tensor& h0,
                               const torch::Tensor& w_ih, const torch::Tensor& w_hh, const torch::Tensor& b_ih,

@@ -37,7 +37,7 @@ std::pair<Tensor, Tensor> LuongDecoderImpl::attend(const DecoderMemory& mem, con
 StepOutput LuongDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, const Tensor& y_prev) {
   Tensor e = drop(embed(y_prev));
   Tensor x = input_feeding ? torch::cat({e, st.feed}, 1) : e;
-  st.hidden = cell(x, st.hidden);
+  st.hidden = cell_step(cell, x, st.hidden);
   Tensor pos = attention->uses_positions() ? torch::full({1}, st.step, torch::kLong) : Tensor();
   auto [ht, w] = attend(mem, st.hidden.unsqueeze(1), pos);
   ht = ht.squeeze(1);
