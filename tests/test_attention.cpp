@@ -226,3 +226,30 @@ TEST(AttentionGradients, CoverageMatchesFiniteDifferences) {
   for (auto& p : a.parameters()) inputs.push_back(p);
   attn::test::expect_gradients_match(f, inputs);
 }
+
+TEST(Attention, DecodingRowMapsEqualCopiedRows) {
+  // Searches drop and reorder rows; without grad mode the memory maps rows
+  // instead of copying. Every score must give what a copied memory gives,
+  // for one query (fused kernels) and several (ATen, materialised rows).
+  torch::manual_seed(4);
+  Tensor idx = torch::tensor({2L, 0L, 2L, 1L});
+  for (const std::string s : {"additive", "dot", "general", "concat", "location", "local-m", "local-p"}) {
+    auto a = make_attention(cfg(s), 4, 4, 4);
+    Tensor values = torch::randn({3, 5, 4}), len = torch::tensor({5L, 2L, 3L});
+    Tensor mask = torch::arange(5).unsqueeze(0) < len.unsqueeze(1);
+    torch::NoGradGuard ng;
+    AttentionMemory mapped = a->memory(values, mask, len).index_select(idx).index_select(torch::tensor({3L, 1L, 0L}));
+    Tensor order = torch::tensor({1L, 0L, 2L});  // idx[{3, 1, 0}]
+    Tensor copied_values = values.index_select(0, order);
+    AttentionMemory copied = a->memory(copied_values, mask.index_select(0, order), len.index_select(0, order));
+    EXPECT_TRUE(mapped.by_rows) << s;
+    EXPECT_TRUE(torch::equal(mapped.rows, order)) << s;
+    EXPECT_EQ(mapped.values.size(0), 3) << s << ": nothing copied";
+    for (int64_t T : {1, 3}) {
+      Tensor q = torch::randn({3, T, 4});
+      auto got = a->forward(q, mapped, torch::arange(T)), want = a->forward(q, copied, torch::arange(T));
+      EXPECT_TRUE(torch::allclose(got.weights, want.weights, 1e-6, 1e-6)) << s << " T=" << T;
+      EXPECT_TRUE(torch::allclose(got.context, want.context, 1e-6, 1e-6)) << s << " T=" << T;
+    }
+  }
+}

@@ -156,4 +156,12 @@ TEST(AdditiveScore, RefusesWhatItCannotTake) {
   EXPECT_THROW(additive_scores(q, torch::randn({3, 3, 4}), v), c10::Error);
   EXPECT_FALSE(batched_rows_supported(q, k.to(torch::kDouble)));
   EXPECT_THROW(attention_context(torch::randn({2, 1, 5}), k), c10::Error);  // 5 weights, 3 rows
+  // Row maps: decoding only, long, one per query row, in range.
+  Tensor rows = torch::tensor({1L, 1L});
+  EXPECT_THROW(additive_scores(q, k, v, {}, rows), c10::Error);  // grad mode is on
+  torch::NoGradGuard ng;
+  EXPECT_TRUE(torch::equal(additive_scores(q, k, v, {}, rows), additive_scores(q, k.index_select(0, rows), v)));
+  EXPECT_FALSE(additive_scores_supported(q, k, v, torch::tensor({1L})));
+  EXPECT_FALSE(batched_rows_supported(q, k, rows.to(torch::kInt)));
+  EXPECT_THROW(dot_scores(q, k, {}, torch::tensor({0L, 2L})), c10::Error);  // k has rows 0 and 1
 }

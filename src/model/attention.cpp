@@ -12,28 +12,47 @@ using torch::Tensor;
 namespace {
 // One query per sentence (a decoder step): bmm would be B tiny GEMMs, which
 // BLAS handles poorly; the fused row kernels do better. Other shapes: bmm.
-bool one_query_rows(const Tensor& a, const Tensor& b) { return a.size(1) == 1 && batched_rows_supported(a, b); }
+bool one_query_rows(const Tensor& a, const Tensor& b, const Tensor& rows = {}) {
+  return a.size(1) == 1 && batched_rows_supported(a, b, rows);
+}
 
 Tensor scores_by_dot(const Tensor& q, const AttentionMemory& mem) {
   const Tensor& k = mem.proj_keys;
-  return one_query_rows(q, k) ? dot_scores(q, k, mem.keys_sink) : torch::bmm(q, k.transpose(1, 2));  // [B, T, S]
+  if (one_query_rows(q, k, mem.rows)) return dot_scores(q, k, mem.keys_sink, mem.rows);
+  return torch::bmm(q, mem.row_keys().transpose(1, 2));  // [B, T, S]
 }
+
+Tensor sel(const Tensor& t, const Tensor& idx) { return t.defined() ? t.index_select(0, idx) : t; }
+
 }  // namespace
 
 AttentionMemory AttentionImpl::memory(const Tensor& values, const Tensor& mask, const Tensor& src_len) {
   AttentionMemory m{values, project_keys(values), mask, src_len, mask.logical_not().unsqueeze(1)};
+  bool kernels = batched_rows_supported(values, values);
   // Sinks only pay off when the per-step kernels run and gradients flow.
-  if (torch::GradMode::is_enabled() && batched_rows_supported(values, values)) {
+  if (torch::GradMode::is_enabled() && kernels) {
     if (values.requires_grad()) std::tie(m.values, m.values_sink) = gradient_sink(m.values);
     if (m.proj_keys.requires_grad()) std::tie(m.proj_keys, m.keys_sink) = gradient_sink(m.proj_keys);
   }
+  m.by_rows = !torch::GradMode::is_enabled() && kernels && fused_steps();
   return m;
 }
 
 AttentionMemory AttentionMemory::index_select(const Tensor& idx) const {
-  return {values.index_select(0, idx), proj_keys.index_select(0, idx), mask.index_select(0, idx),
-          src_len.index_select(0, idx), padding.defined() ? padding.index_select(0, idx) : padding};
+  AttentionMemory m;
+  m.mask = sel(mask, idx), m.src_len = sel(src_len, idx), m.padding = sel(padding, idx);
+  m.by_rows = by_rows;
+  if (by_rows) {
+    m.values = values, m.proj_keys = proj_keys;
+    m.rows = rows.defined() ? rows.index_select(0, idx) : idx.to(torch::kLong).contiguous();
+  } else {
+    m.values = sel(values, idx), m.proj_keys = sel(proj_keys, idx);
+  }
+  return m;
 }
+
+Tensor AttentionMemory::row_values() const { return rows.defined() ? values.index_select(0, rows) : values; }
+Tensor AttentionMemory::row_keys() const { return rows.defined() ? proj_keys.index_select(0, rows) : proj_keys; }
 
 AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemory& mem, const Tensor& positions,
                                        const Tensor& coverage) {
@@ -46,8 +65,9 @@ AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemor
   scores = scores.masked_fill(padding, -std::numeric_limits<double>::infinity());
   Tensor weights = torch::softmax(scores, -1);
   Tensor used = dropout_ > 0 && is_training() ? torch::dropout(weights, dropout_, true) : weights;
-  Tensor context = one_query_rows(used, mem.values) ? attention_context(used, mem.values, mem.values_sink)
-                                                    : torch::bmm(used, mem.values);  // [B, T, S] x [B, S, K]
+  Tensor context = one_query_rows(used, mem.values, mem.rows)
+                       ? attention_context(used, mem.values, mem.values_sink, mem.rows)
+                       : torch::bmm(used, mem.row_values());  // [B, T, S] x [B, S, K]
   return {context, weights};
 }
 
@@ -68,10 +88,10 @@ Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& 
   Tensor wq = query_layer(query);  // [B, T, A]
   bool with_coverage = coverage_layer && coverage.defined();
   Tensor v_flat = v->weight.view({-1});
-  if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat))
-    return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink);  // fused CPU kernel, one pass
-  Tensor q = wq.unsqueeze(2);             // [B, T, 1, A]
-  Tensor k = mem.proj_keys.unsqueeze(1);  // [B, 1, S, A]
+  if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat, mem.rows))
+    return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink, mem.rows);  // fused CPU kernel, one pass
+  Tensor q = wq.unsqueeze(2);                // [B, T, 1, A]
+  Tensor k = mem.row_keys().unsqueeze(1);  // [B, 1, S, A]
   Tensor pre = q + k;                     // [B, T, S, A]
   if (with_coverage) pre = pre + coverage_layer(coverage.unsqueeze(-1)).unsqueeze(1);
   return v(torch::tanh(pre)).squeeze(-1);  // [B, T, S]

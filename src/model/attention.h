@@ -26,7 +26,16 @@ struct AttentionMemory {
   // for values / proj_keys (see gradient_sink in attention_kernels.h).
   // Undefined otherwise, and after index_select (decoding).
   torch::Tensor values_sink, keys_sink;
+  // Decoding on the CPU with the fused kernels: index_select only maps rows
+  // (row a reads values / proj_keys row rows[a]; mask, src_len and padding
+  // are per row) instead of copying [B, S, *] tensors whenever a search
+  // drops or reorders sentences.
+  bool by_rows = false;
+  torch::Tensor rows;  // [A] long, or undefined: row a is row a
   AttentionMemory index_select(const torch::Tensor& idx) const;
+  // values / proj_keys with one row per batch row (copied if rows is defined).
+  torch::Tensor row_values() const;
+  torch::Tensor row_keys() const;
 };
 
 struct AttentionOutput {
@@ -57,6 +66,8 @@ class AttentionImpl : public torch::nn::Module {
   }
   // Whether prior() reads the step positions (so decoders can skip making them).
   virtual bool uses_positions() const { return false; }
+  // Whether one-query steps read values and keys only through the fused kernels.
+  virtual bool fused_steps() const { return true; }
 
  protected:
   double temperature_, dropout_;
@@ -70,6 +81,7 @@ class AdditiveAttentionImpl : public AttentionImpl {
                         double dropout);
   torch::Tensor project_keys(const torch::Tensor& values) override;
   torch::Tensor score(const torch::Tensor& query, const AttentionMemory& mem, const torch::Tensor& coverage) override;
+  bool fused_steps() const override { return !coverage_layer; }  // coverage scores with ATen ops
 
   torch::nn::Linear query_layer{nullptr}, key_layer{nullptr}, v{nullptr}, coverage_layer{nullptr};
 };

@@ -185,12 +185,21 @@ T* row(const Tensor& t, int64_t b) {
   return t.data_ptr<T>() + b * t.stride(0);
 }
 
+// Row of k / x that query row b reads: rows[b] with a row map, else b.
+struct RowMap {
+  const int64_t* map = nullptr;
+  explicit RowMap(const Tensor& rows) : map(rows.defined() ? rows.data_ptr<int64_t>() : nullptr) {}
+  int64_t operator()(int64_t b) const { return map ? map[b] : b; }
+};
+
 template <typename T>
-Tensor score_forward(const Tensor& q, const Tensor& k, const Tensor& v) {
+Tensor score_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& rows = {}) {
   const int64_t TQ = q.size(1), S = k.size(1), A = q.size(2);
   Tensor out = torch::empty({q.size(0), TQ, S}, q.options());
-  each_sentence(q.size(0),
-                [&](int64_t b) { k_score(row<T>(q, b), row<T>(k, b), v.data_ptr<T>(), row<T>(out, b), TQ, S, A); });
+  RowMap kr(rows);
+  each_sentence(q.size(0), [&](int64_t b) {
+    k_score(row<T>(q, b), row<T>(k, kr(b)), v.data_ptr<T>(), row<T>(out, b), TQ, S, A);
+  });
   return out;
 }
 
@@ -211,14 +220,15 @@ torch::autograd::tensor_list score_backward(const Tensor& q, const Tensor& k, co
 // Per sentence: weights [TQ, S] x rows [S, D] -> [TQ, D] (weighted sums),
 // or a [TQ, D] x rows [S, D] -> [TQ, S] (dots).
 template <typename T>
-Tensor rows_product(bool weighted, const Tensor& a, const Tensor& x) {
+Tensor rows_product(bool weighted, const Tensor& a, const Tensor& x, const Tensor& rows = {}) {
   const int64_t TQ = a.size(1), S = x.size(1), D = x.size(2);
   Tensor out = torch::empty({a.size(0), TQ, weighted ? D : S}, x.options());
+  RowMap xr(rows);
   each_sentence(a.size(0), [&](int64_t b) {
     if (weighted)
-      k_weighted_sum(row<T>(a, b), row<T>(x, b), row<T>(out, b), TQ, S, D);
+      k_weighted_sum(row<T>(a, b), row<T>(x, xr(b)), row<T>(out, b), TQ, S, D);
     else
-      k_dot(row<T>(a, b), row<T>(x, b), row<T>(out, b), TQ, S, D);
+      k_dot(row<T>(a, b), row<T>(x, xr(b)), row<T>(out, b), TQ, S, D);
   });
   return out;
 }
@@ -327,17 +337,26 @@ bool cpu_real(const Tensor& t, c10::ScalarType type) { return t.is_cpu() && t.sc
 
 float fast_tanh(float x) { return tanh_kernel(x); }
 
-bool additive_scores_supported(const Tensor& q, const Tensor& k, const Tensor& v) {
+namespace {
+// a's rows pair with b's: one to one, or through a row map into b.
+bool rows_pair(const Tensor& a, const Tensor& b, const Tensor& rows) {
+  if (!rows.defined()) return a.size(0) == b.size(0);
+  return rows.is_cpu() && rows.scalar_type() == torch::kLong && rows.dim() == 1 && rows.is_contiguous() &&
+         rows.size(0) == a.size(0);
+}
+}  // namespace
+
+bool additive_scores_supported(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& rows) {
   auto type = q.scalar_type();
   return (type == torch::kFloat || type == torch::kDouble) && cpu_real(q, type) && cpu_real(k, type) &&
-         cpu_real(v, type) && q.dim() == 3 && k.dim() == 3 && v.dim() == 1 && q.size(0) == k.size(0) &&
+         cpu_real(v, type) && q.dim() == 3 && k.dim() == 3 && v.dim() == 1 && rows_pair(q, k, rows) &&
          q.size(2) == k.size(2) && v.size(0) == q.size(2);
 }
 
-bool batched_rows_supported(const Tensor& a, const Tensor& b) {
+bool batched_rows_supported(const Tensor& a, const Tensor& b, const Tensor& rows) {
   auto type = a.scalar_type();
   return (type == torch::kFloat || type == torch::kDouble) && cpu_real(a, type) && cpu_real(b, type) &&
-         a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0);
+         a.dim() == 3 && b.dim() == 3 && rows_pair(a, b, rows);
 }
 
 namespace {
@@ -346,26 +365,47 @@ void check_sink(const Tensor& sink, const Tensor& x) {
                                   sink.scalar_type() == x.scalar_type()),
               "gradient sink of shape ", sink.sizes(), " for an input of shape ", x.sizes());
 }
+
+// Without grad mode (decoding) the kernels run directly: no autograd node,
+// and row maps are allowed.
+bool direct(const Tensor& rows, const Tensor& into) {
+  bool grad = torch::GradMode::is_enabled();
+  TORCH_CHECK(!rows.defined() || !grad, "attention kernels: row maps are for decoding (no grad mode)");
+  if (rows.defined()) {
+    auto r = rows.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < r.size(0); ++i)
+      TORCH_CHECK(r[i] >= 0 && r[i] < into.size(0), "attention kernels: row ", r[i], " of ", into.size(0));
+  }
+  return !grad;
+}
 }  // namespace
 
-Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& k_sink) {
-  TORCH_CHECK(additive_scores_supported(q, k, v), "additive_scores: unsupported inputs ", q.sizes(), " ", k.sizes(),
-              " ", v.sizes());
+Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& k_sink, const Tensor& rows) {
+  TORCH_CHECK(additive_scores_supported(q, k, v, rows), "additive_scores: unsupported inputs ", q.sizes(), " ",
+              k.sizes(), " ", v.sizes());
   check_sink(k_sink, k);
+  if (direct(rows, k))
+    return by_type(q, [&](auto zero) {
+      return score_forward<decltype(zero)>(q.contiguous(), k.contiguous(), v.contiguous(), rows);
+    });
   return AdditiveScoreFunction::apply(q, k, v, Sink{k_sink});
 }
 
-Tensor dot_scores(const Tensor& q, const Tensor& k, const Tensor& k_sink) {
-  TORCH_CHECK(batched_rows_supported(q, k) && q.size(2) == k.size(2), "dot_scores: unsupported inputs ", q.sizes(),
-              " ", k.sizes());
+Tensor dot_scores(const Tensor& q, const Tensor& k, const Tensor& k_sink, const Tensor& rows) {
+  TORCH_CHECK(batched_rows_supported(q, k, rows) && q.size(2) == k.size(2), "dot_scores: unsupported inputs ",
+              q.sizes(), " ", k.sizes());
   check_sink(k_sink, k);
+  if (direct(rows, k))
+    return by_type(q, [&](auto zero) { return rows_product<decltype(zero)>(false, q.contiguous(), k.contiguous(), rows); });
   return DotScoreFunction::apply(q, k, Sink{k_sink});
 }
 
-Tensor attention_context(const Tensor& w, const Tensor& x, const Tensor& x_sink) {
-  TORCH_CHECK(batched_rows_supported(w, x) && w.size(2) == x.size(1), "attention_context: unsupported inputs ",
+Tensor attention_context(const Tensor& w, const Tensor& x, const Tensor& x_sink, const Tensor& rows) {
+  TORCH_CHECK(batched_rows_supported(w, x, rows) && w.size(2) == x.size(1), "attention_context: unsupported inputs ",
               w.sizes(), " ", x.sizes());
   check_sink(x_sink, x);
+  if (direct(rows, x))
+    return by_type(w, [&](auto zero) { return rows_product<decltype(zero)>(true, w.contiguous(), x.contiguous(), rows); });
   return ContextFunction::apply(w, x, Sink{x_sink});
 }
 

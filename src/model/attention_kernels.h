@@ -23,21 +23,28 @@
 
 namespace attn {
 
+// Row maps (decoding only, without grad mode): given rows [B] (CPU, long),
+// row b of the queries / weights reads row rows[b] of k / x, so a search can
+// drop and reorder sentences without copying the encoder side.
+
 // q [B, T, A], k [B, S, A], v [A] -> [B, T, S].
 torch::Tensor additive_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                              const torch::Tensor& k_sink = {});
+                              const torch::Tensor& k_sink = {}, const torch::Tensor& rows = {});
 // q [B, T, D], k [B, S, D] -> [B, T, S].
-torch::Tensor dot_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& k_sink = {});
+torch::Tensor dot_scores(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& k_sink = {},
+                         const torch::Tensor& rows = {});
 // w [B, T, S], x [B, S, D] -> [B, T, D].
-torch::Tensor attention_context(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& x_sink = {});
+torch::Tensor attention_context(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& x_sink = {},
+                                const torch::Tensor& rows = {});
 
 // (x', sink): x' equals x and is what the steps must read; sink is a zeroed
 // buffer of x's shape to pass to the kernels along with x'.
 std::pair<torch::Tensor, torch::Tensor> gradient_sink(const torch::Tensor& x);
 
-bool additive_scores_supported(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+bool additive_scores_supported(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& rows = {});
 // For dot_scores(a, b) and attention_context(a, b): [B, *, *] x [B, *, *].
-bool batched_rows_supported(const torch::Tensor& a, const torch::Tensor& b);
+bool batched_rows_supported(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& rows = {});
 
 // The tanh used for float (exposed for its accuracy test).
 float fast_tanh(float x);

@@ -15,11 +15,7 @@ DecoderState DecoderState::index_select(const Tensor& idx) const {
 }
 
 DecoderMemory DecoderMemory::index_select(const Tensor& idx) const {
-  DecoderMemory m;
-  const auto& a = attention;
-  m.attention = {sel(a.values, idx), sel(a.proj_keys, idx), sel(a.mask, idx), sel(a.src_len, idx),
-                 sel(a.padding, idx)};
-  return m;
+  return {attention.index_select(idx)};
 }
 
 DecoderOutput DecoderImpl::forward(const EncoderOutput& enc, const Tensor& tgt_in) {
