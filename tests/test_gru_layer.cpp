@@ -111,3 +111,11 @@ TEST(GruLayer, DecodingStepEqualsGruCell) {
   Tensor decoded = gru_step(gi, h, cell->weight_hh, cell->bias_hh);  // the fused loop
   EXPECT_TRUE(torch::allclose(decoded, want, 1e-5, 1e-6));
 }
+
+TEST(GruLayer, RefusesLengthsOutsideTheBatch) {
+  Case c = make_case(torch::kFloat);
+  EXPECT_THROW(gru_layer(c.x, torch::tensor({3L, 7L, 0L, 6L, 1L}), c.h0, c.w_ih, c.w_hh, c.b_ih, c.b_hh),
+               c10::Error);  // 7 of 6 steps
+  EXPECT_THROW(gru_layer(c.x, torch::tensor({3L, -1L, 0L, 6L, 1L}), c.h0, c.w_ih, c.w_hh, c.b_ih, c.b_hh),
+               c10::Error);
+}

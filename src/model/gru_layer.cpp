@@ -93,6 +93,8 @@ Plan make_plan(const Tensor& lengths, int64_t T) {
   Tensor len = lengths.to(torch::kLong).contiguous();
   const int64_t* l = len.data_ptr<int64_t>();
   const int64_t B = len.numel();
+  for (int64_t b = 0; b < B; ++b)
+    TORCH_CHECK(l[b] >= 0 && l[b] <= T, "gru_layer: row ", b, " has length ", l[b], " in a batch of ", T, " steps");
   std::vector<int64_t> order(static_cast<size_t>(B));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return l[a] > l[b]; });
