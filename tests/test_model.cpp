@@ -42,6 +42,14 @@ const std::vector<Variant> kVariants = {{"bahdanau", "additive", false}, {"bahda
                                         {"luong", "location", true},     {"luong", "local-m", false},
                                         {"luong", "local-p", true},      {"bottleneck", "additive", false}};
 
+// A small seeded model of variant v (vocabulary 12 on both sides).
+Seq2Seq make_model(const Variant& v, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto cfg = small(v.type, v.score);
+  cfg.input_feeding = v.feeding;
+  return Seq2Seq(cfg, 12, 12);
+}
+
 }  // namespace
 
 TEST(Encoder, PaddingDoesNotChangeResults) {
@@ -62,10 +70,7 @@ TEST(Encoder, PaddingDoesNotChangeResults) {
 TEST(Decoders, PaddingDoesNotChangeResults) {
   for (const auto& v : kVariants) {
     SCOPED_TRACE(v.type + "/" + v.score);
-    torch::manual_seed(2);
-    auto cfg = small(v.type, v.score);
-    cfg.input_feeding = v.feeding;
-    Seq2Seq m(cfg, 12, 12);
+    Seq2Seq m = make_model(v, 2);
     m->eval();
     auto ex = examples();
     Batch alone = make_batch(ex, {0}), both = make_batch(ex, {0, 1});
@@ -81,10 +86,7 @@ TEST(Decoders, TeacherForcingEqualsStepByStep) {
   // The batched forward() shortcuts must compute what step() computes.
   for (const auto& v : kVariants) {
     SCOPED_TRACE(v.type + "/" + v.score);
-    torch::manual_seed(3);
-    auto cfg = small(v.type, v.score);
-    cfg.input_feeding = v.feeding;
-    Seq2Seq m(cfg, 12, 12);
+    Seq2Seq m = make_model(v, 3);
     m->eval();
     Batch b = make_batch(examples(), {0, 1});
     auto full = m->forward(b);
@@ -155,10 +157,7 @@ TEST(Seq2SeqLoss, RealPositionsOnlyEqualsLossOverAllLogits) {
   // counts and every gradient must equal the loss over the full logits.
   for (const auto& v : kVariants) {
     SCOPED_TRACE(v.type + "/" + v.score);
-    torch::manual_seed(6);
-    auto cfg = small(v.type, v.score);
-    cfg.input_feeding = v.feeding;
-    Seq2Seq m(cfg, 12, 12);
+    Seq2Seq m = make_model(v, 6);
     Batch b = make_batch(examples(), {0, 1});
     auto grads = [&] {
       std::vector<Tensor> g;
