@@ -90,9 +90,9 @@ Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& 
   Tensor v_flat = v->weight.view({-1});
   if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat, mem.rows))
     return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink, mem.rows);  // fused CPU kernel, one pass
-  Tensor q = wq.unsqueeze(2);                // [B, T, 1, A]
+  Tensor q = wq.unsqueeze(2);              // [B, T, 1, A]
   Tensor k = mem.row_keys().unsqueeze(1);  // [B, 1, S, A]
-  Tensor pre = q + k;                     // [B, T, S, A]
+  Tensor pre = q + k;                      // [B, T, S, A]
   if (with_coverage) pre = pre + coverage_layer(coverage.unsqueeze(-1)).unsqueeze(1);
   return v(torch::tanh(pre)).squeeze(-1);  // [B, T, S]
 }

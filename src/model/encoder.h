@@ -1,8 +1,10 @@
 // Bidirectional multi-layer GRU encoder. Padding never changes a result:
-// the forward GRU reads each sentence from its start (padding comes after
-// it), and the backward GRU reads each sentence reversed within its own
-// length. This avoids packed sequences, whose backward pass zero-fills the
-// whole packed input once per time step (measured: most of a training step).
+// the forward GRU reads each sentence from its start, the backward GRU reads
+// each sentence reversed within its own length, and both stop at its end
+// (gru_layer: nothing runs on padding, states there are zero). The nn::GRU
+// modules hold the weights (and their checkpoint names); ATen's packed
+// sequences are not used: their backward zero-fills the whole packed input
+// once per time step.
 #pragma once
 #include <torch/torch.h>
 
