@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "model/attention_kernels.h"
+#include "model/row_linear.h"
 
 namespace attn {
 
@@ -85,7 +86,7 @@ AdditiveAttentionImpl::AdditiveAttentionImpl(int64_t query_dim, int64_t key_dim,
 Tensor AdditiveAttentionImpl::project_keys(const Tensor& values) { return key_layer(values); }  // U h + b
 
 Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor& coverage) {
-  Tensor wq = query_layer(query);  // [B, T, A]
+  Tensor wq = apply_linear(query_layer, query);  // [B, T, A]
   bool with_coverage = coverage_layer && coverage.defined();
   Tensor v_flat = v->weight.view({-1});
   if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat, mem.rows))

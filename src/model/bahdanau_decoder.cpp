@@ -1,6 +1,7 @@
 #include "model/bahdanau_decoder.h"
 
 #include "data/vocab.h"
+#include "model/row_linear.h"
 #include "model/step_linear.h"
 
 namespace attn {
@@ -43,8 +44,8 @@ StepOutput BahdanauDecoderImpl::step(const DecoderMemory& mem, DecoderState& st,
   Tensor e = drop(embed(y_prev));  // [B, E]
   auto [c, w] = attend(mem, st);
   st.hidden = cell_step(cell, torch::cat({e, c}, 1), st.hidden);
-  Tensor t = deep_output(readout(torch::cat({st.hidden, e, c}, 1)), maxout);
-  return {out(drop(t)), w};
+  Tensor t = deep_output(apply_linear(readout, torch::cat({st.hidden, e, c}, 1)), maxout);
+  return {apply_linear(out, drop(t)), w};
 }
 
 DecoderOutput BahdanauDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {

@@ -2,6 +2,7 @@
 
 #include "data/vocab.h"
 #include "model/gru_layer.h"
+#include "model/row_linear.h"
 
 namespace attn {
 
@@ -35,12 +36,12 @@ std::pair<DecoderMemory, DecoderState> BottleneckDecoderImpl::start(const Encode
 StepOutput BottleneckDecoderImpl::step(const DecoderMemory&, DecoderState& st, const Tensor& y_prev) {
   Tensor e = drop(embed(y_prev));
   const int64_t E = e.size(1), D = st.hidden.size(1), G = cell->weight_ih.size(0);
-  Tensor gi = torch::addmm(st.fixed.narrow(1, 0, G), e, cell->weight_ih.narrow(1, 0, E).t());  // [e; c] W_ih^T + b
+  Tensor gi = row_linear(e, cell->weight_ih.narrow(1, 0, E), st.fixed.narrow(1, 0, G));  // [e; c] W_ih^T + b
   st.hidden = gru_step(gi, st.hidden, cell->weight_hh, cell->bias_hh);
-  Tensor r = torch::addmm(st.fixed.narrow(1, G, st.fixed.size(1) - G), torch::cat({st.hidden, e}, 1),
-                          readout->weight.narrow(1, 0, D + E).t());  // [s; e; c] W_r^T + b
+  Tensor r = row_linear(torch::cat({st.hidden, e}, 1), readout->weight.narrow(1, 0, D + E),
+                        st.fixed.narrow(1, G, st.fixed.size(1) - G));  // [s; e; c] W_r^T + b
   ++st.step;
-  return {out(drop(deep_output(r, maxout))), Tensor()};
+  return {apply_linear(out, drop(deep_output(r, maxout))), Tensor()};
 }
 
 DecoderOutput BottleneckDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {

@@ -1,6 +1,7 @@
 #include "model/decoder.h"
 
 #include "model/gru_layer.h"
+#include "model/row_linear.h"
 
 namespace attn {
 
@@ -48,7 +49,7 @@ Tensor deep_output(const Tensor& t, bool maxout) {
 }
 
 Tensor cell_step(const torch::nn::GRUCell& cell, const Tensor& x, const Tensor& h) {
-  return gru_step(torch::linear(x, cell->weight_ih, cell->bias_ih), h, cell->weight_hh, cell->bias_hh);
+  return gru_step(row_linear(x, cell->weight_ih, cell->bias_ih), h, cell->weight_hh, cell->bias_hh);
 }
 
 }  // namespace attn

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "model/kernel_math.h"
+#include "model/row_linear.h"
 #include "model/step_linear.h"
 
 namespace attn {
@@ -136,7 +137,10 @@ Tensor run_steps(const Plan& p, const Tensor& gi, const Tensor& h0s, const Tenso
     const int64_t n = p.n[t], off = p.off[t];
     Tensor hp = t == 0 ? h0s.narrow(0, 0, n) : hs.narrow(0, p.off[t - 1], n);
     Tensor ghn = gh.narrow(0, 0, n);
-    torch::addmm_out(ghn, b_hh, hp, w_t);
+    if (row_linear_fused(hp, w_hh, b_hh))
+      row_linear_into(hp, w_hh, b_hh, ghn);  // the last few rows: no BLAS packing
+    else
+      torch::addmm_out(ghn, b_hh, hp, w_t);
     k_gates(gi.data_ptr<T>() + off * 3 * H, gh.data_ptr<T>(), hp.data_ptr<T>(), hs.data_ptr<T>() + off * H,
             saved.defined() ? saved.data_ptr<T>() + off * 4 * H : nullptr, n, H);
   }
@@ -253,7 +257,7 @@ GruLayerOutput gru_layer(const Tensor& x, const Tensor& lengths, const Tensor& h
 }
 
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
-  Tensor gh = torch::addmm(b_hh, h, w_hh.t());
+  Tensor gh = row_linear(h, w_hh, b_hh);
   if (torch::GradMode::is_enabled() || !fused_supported(gi, h, w_hh, gh)) return gru_update(gi, gh, h);
   Tensor g = gi.contiguous(), hp = h.contiguous(), hn = torch::empty_like(hp);
   const int64_t B = hp.size(0), H = hp.size(1);

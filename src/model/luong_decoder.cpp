@@ -2,6 +2,7 @@
 
 #include "data/vocab.h"
 #include "model/gru_layer.h"
+#include "model/row_linear.h"
 #include "model/step_linear.h"
 
 namespace attn {
@@ -31,7 +32,7 @@ std::pair<DecoderMemory, DecoderState> LuongDecoderImpl::start(const EncoderOutp
 
 std::pair<Tensor, Tensor> LuongDecoderImpl::attend(const DecoderMemory& mem, const Tensor& h, const Tensor& pos) {
   auto a = attention->forward(h, mem.attention, pos);
-  return {torch::tanh(combine(torch::cat({a.context, h}, 2))), a.weights};
+  return {torch::tanh(apply_linear(combine, torch::cat({a.context, h}, 2))), a.weights};
 }
 
 StepOutput LuongDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, const Tensor& y_prev) {
@@ -43,7 +44,7 @@ StepOutput LuongDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, co
   ht = ht.squeeze(1);
   if (input_feeding) st.feed = ht;
   ++st.step;
-  return {out(drop(ht)), w.squeeze(1)};
+  return {apply_linear(out, drop(ht)), w.squeeze(1)};
 }
 
 DecoderOutput LuongDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {
