@@ -15,11 +15,12 @@ struct Case {
   std::vector<Tensor> inputs() const { return {x, h0, w_ih, w_hh, b_ih, b_hh}; }
 };
 
-// Rows deliberately not sorted by length, one of them empty, one full.
+// Rows deliberately not sorted by length, one of them empty, one full, and
+// one step with a single row (the path without BLAS).
 Case make_case(torch::ScalarType type, int64_t I = 5, int64_t H = 4) {
   auto o = torch::TensorOptions().dtype(type);
   Case c;
-  c.lengths = torch::tensor({3L, 6L, 0L, 6L, 1L});
+  c.lengths = torch::tensor({3L, 6L, 0L, 5L, 1L});  // the last step runs one row
   c.x = torch::randn({5, 6, I}, o).requires_grad_();
   c.h0 = torch::randn({5, H}, o).requires_grad_();
   c.w_ih = (torch::randn({3 * H, I}, o) * 0.5).requires_grad_();

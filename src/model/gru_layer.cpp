@@ -138,7 +138,7 @@ Tensor run_steps(const Plan& p, const Tensor& gi, const Tensor& h0s, const Tenso
     Tensor hp = t == 0 ? h0s.narrow(0, 0, n) : hs.narrow(0, p.off[t - 1], n);
     Tensor ghn = gh.narrow(0, 0, n);
     if (row_linear_fused(hp, w_hh, b_hh))
-      row_linear_into(hp, w_hh, b_hh, ghn);  // the last few rows: no BLAS packing
+      row_linear_into(hp, w_hh, b_hh, ghn);  // one row left: no BLAS packing
     else
       torch::addmm_out(ghn, b_hh, hp, w_t);
     k_gates(gi.data_ptr<T>() + off * 3 * H, gh.data_ptr<T>(), hp.data_ptr<T>(), hs.data_ptr<T>() + off * H,
