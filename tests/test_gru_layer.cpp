@@ -1,5 +1,6 @@
 // The fused GRU layer: the same states and gradients as ATen's GRU, by
-// finite differences, with and without grad mode, rows of any length order.
+// finite differences, with and without grad mode, rows of any length order;
+// the GRU update and step against nn::GRUCell.
 #include <gtest/gtest.h>
 
 #include "model/gru_layer.h"
@@ -97,6 +98,16 @@ TEST(GruLayer, OnlyTheLastStateNeedsNoOutputGradient) {
   };
   auto want = grads(false), got = grads(true);
   for (size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(torch::allclose(got[i], want[i], 1e-4, 1e-5)) << i;
+}
+
+TEST(GruUpdate, EqualsGruCell) {
+  torch::manual_seed(3);
+  torch::nn::GRUCell cell(5, 4);
+  Tensor x = torch::randn({3, 5}), h = torch::randn({3, 4});
+  Tensor want = cell(x, h);
+  Tensor got = gru_update(torch::addmm(cell->bias_ih, x, cell->weight_ih.t()),
+                          torch::addmm(cell->bias_hh, h, cell->weight_hh.t()), h);
+  EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6));
 }
 
 TEST(GruLayer, DecodingStepEqualsGruCell) {

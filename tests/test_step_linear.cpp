@@ -1,5 +1,5 @@
-// StepLinear (weight gradients deferred to one GEMM per batch) and the GRU
-// update: the same values and gradients as plain autograd and nn::GRUCell.
+// StepLinear (weight gradients deferred to one GEMM per batch): the same
+// values and gradients as plain autograd.
 #include <gtest/gtest.h>
 
 #include "model/step_linear.h"
@@ -70,14 +70,4 @@ TEST(StepLinear, WithoutGradModeIsPlainLinear) {
   torch::NoGradGuard ng;
   Tensor w = torch::randn({3, 2}, torch::requires_grad()), x = torch::randn({4, 2}), b = torch::randn({3});
   EXPECT_TRUE(torch::allclose(StepLinear(w)(x, b), torch::addmm(b, x, w.t())));
-}
-
-TEST(GruUpdate, EqualsGruCell) {
-  torch::manual_seed(3);
-  torch::nn::GRUCell cell(5, 4);
-  Tensor x = torch::randn({3, 5}), h = torch::randn({3, 4});
-  Tensor want = cell(x, h);
-  Tensor got = gru_update(torch::addmm(cell->bias_ih, x, cell->weight_ih.t()),
-                          torch::addmm(cell->bias_hh, h, cell->weight_hh.t()), h);
-  EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6));
 }

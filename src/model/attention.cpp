@@ -23,9 +23,9 @@ Tensor scores_by_dot(const Tensor& q, const AttentionMemory& mem) {
   return torch::bmm(q, mem.row_keys().transpose(1, 2));  // [B, T, S]
 }
 
-Tensor sel(const Tensor& t, const Tensor& idx) { return t.defined() ? t.index_select(0, idx) : t; }
-
 }  // namespace
+
+Tensor select_rows(const Tensor& t, const Tensor& idx) { return t.defined() ? t.index_select(0, idx) : t; }
 
 AttentionMemory AttentionImpl::memory(const Tensor& values, const Tensor& mask, const Tensor& src_len) {
   AttentionMemory m{values, project_keys(values), mask, src_len, mask.logical_not().unsqueeze(1)};
@@ -41,13 +41,13 @@ AttentionMemory AttentionImpl::memory(const Tensor& values, const Tensor& mask, 
 
 AttentionMemory AttentionMemory::index_select(const Tensor& idx) const {
   AttentionMemory m;
-  m.mask = sel(mask, idx), m.src_len = sel(src_len, idx), m.padding = sel(padding, idx);
+  m.mask = select_rows(mask, idx), m.src_len = select_rows(src_len, idx), m.padding = select_rows(padding, idx);
   m.by_rows = by_rows;
   if (by_rows) {
     m.values = values, m.proj_keys = proj_keys;
     m.rows = rows.defined() ? rows.index_select(0, idx) : idx.to(torch::kLong).contiguous();
   } else {
-    m.values = sel(values, idx), m.proj_keys = sel(proj_keys, idx);
+    m.values = select_rows(values, idx), m.proj_keys = select_rows(proj_keys, idx);
   }
   return m;
 }

@@ -38,6 +38,9 @@ struct AttentionMemory {
   torch::Tensor row_keys() const;
 };
 
+// t.index_select(0, idx), or t itself when undefined (state a model lacks).
+torch::Tensor select_rows(const torch::Tensor& t, const torch::Tensor& idx);
+
 struct AttentionOutput {
   torch::Tensor context;  // [B, T, K]
   torch::Tensor weights;  // [B, T, S]: rows sum to 1, exactly 0 on padding

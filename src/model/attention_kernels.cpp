@@ -130,8 +130,6 @@ ATTN_CPU_CLONES void outer_add_rows_f(const float* w, const float* a, float* dx,
 
 // float -> the CPU-specific builds above, double -> the templates.
 template <typename T>
-constexpr bool kFloat = std::is_same_v<T, float>;
-template <typename T>
 void k_score(const T* q, const T* k, const T* v, T* o, int64_t TQ, int64_t S, int64_t A) {
   if constexpr (kFloat<T>) score_rows_f(q, k, v, o, TQ, S, A); else score_rows(q, k, v, o, TQ, S, A);
 }
@@ -158,12 +156,6 @@ using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
 bool is_double(const Tensor& t) { return t.scalar_type() == torch::kDouble; }
-
-// f(T{}) with T the tensor's element type (float or double).
-template <typename F>
-Tensor by_type(const Tensor& t, F&& f) {
-  return is_double(t) ? f(double{}) : f(float{});
-}
 
 // A sink handed to Function::apply as a plain argument: a Tensor argument
 // would count as an input (and an undefined one is not allowed).
@@ -396,7 +388,9 @@ Tensor dot_scores(const Tensor& q, const Tensor& k, const Tensor& k_sink, const 
               q.sizes(), " ", k.sizes());
   check_sink(k_sink, k);
   if (direct(rows, k))
-    return by_type(q, [&](auto zero) { return rows_product<decltype(zero)>(false, q.contiguous(), k.contiguous(), rows); });
+    return by_type(q, [&](auto zero) {
+      return rows_product<decltype(zero)>(false, q.contiguous(), k.contiguous(), rows);
+    });
   return DotScoreFunction::apply(q, k, Sink{k_sink});
 }
 
@@ -405,7 +399,9 @@ Tensor attention_context(const Tensor& w, const Tensor& x, const Tensor& x_sink,
               w.sizes(), " ", x.sizes());
   check_sink(x_sink, x);
   if (direct(rows, x))
-    return by_type(w, [&](auto zero) { return rows_product<decltype(zero)>(true, w.contiguous(), x.contiguous(), rows); });
+    return by_type(w, [&](auto zero) {
+      return rows_product<decltype(zero)>(true, w.contiguous(), x.contiguous(), rows);
+    });
   return ContextFunction::apply(w, x, Sink{x_sink});
 }
 

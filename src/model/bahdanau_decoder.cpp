@@ -1,6 +1,7 @@
 #include "model/bahdanau_decoder.h"
 
 #include "data/vocab.h"
+#include "model/gru_layer.h"
 #include "model/row_linear.h"
 #include "model/step_linear.h"
 

@@ -7,12 +7,8 @@ namespace attn {
 
 using torch::Tensor;
 
-namespace {
-Tensor sel(const Tensor& t, const Tensor& idx) { return t.defined() ? t.index_select(0, idx) : t; }
-}  // namespace
-
 DecoderState DecoderState::index_select(const Tensor& idx) const {
-  return {sel(hidden, idx), sel(feed, idx), sel(coverage, idx), step, sel(fixed, idx)};
+  return {select_rows(hidden, idx), select_rows(feed, idx), select_rows(coverage, idx), step, select_rows(fixed, idx)};
 }
 
 DecoderMemory DecoderMemory::index_select(const Tensor& idx) const {

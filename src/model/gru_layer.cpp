@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <numeric>
-#include <type_traits>
 
 #include "model/kernel_math.h"
 #include "model/row_linear.h"
-#include "model/step_linear.h"
 
 namespace attn {
 
@@ -69,13 +67,13 @@ ATTN_CPU_CLONES void gate_grad_rows_f(float* dh, const float* dy, const float* s
 
 template <typename T>
 void k_gates(const T* gi, const T* gh, const T* hp, T* hn, T* saved, int64_t n, int64_t H) {
-  if constexpr (std::is_same_v<T, float>) gate_rows_f(gi, gh, hp, hn, saved, n, H);
+  if constexpr (kFloat<T>) gate_rows_f(gi, gh, hp, hn, saved, n, H);
   else if (saved) gate_rows<true>(gi, gh, hp, hn, saved, n, H);
   else gate_rows<false>(gi, gh, hp, hn, saved, n, H);
 }
 template <typename T>
 void k_gate_grads(T* dh, const T* dy, const T* saved, const T* hp, T* dgi, T* dgh, int64_t n, int64_t H) {
-  if constexpr (std::is_same_v<T, float>) gate_grad_rows_f(dh, dy, saved, hp, dgi, dgh, n, H);
+  if constexpr (kFloat<T>) gate_grad_rows_f(dh, dy, saved, hp, dgi, dgh, n, H);
   else gate_grad_rows(dh, dy, saved, hp, dgi, dgh, n, H);
 }
 
@@ -156,9 +154,24 @@ Tensor unpack(const Plan& p, const Tensor& packed, int64_t B, int64_t T) {
 
 Tensor unsort(const Plan& p, const Tensor& sorted) { return torch::empty_like(sorted).index_copy_(0, p.order, sorted); }
 
-// Each row's last state [B, H], in the caller's row order.
-Tensor last_states(const Plan& p, const Tensor& h0s, const Tensor& hs) {
-  return unsort(p, torch::cat({h0s, hs}).index_select(0, p.last));
+// The forward pass: packed inputs xp [N, I], sorted initial states h0s
+// [B, H], packed outputs hs [N, H]; saved [N, 4H] is filled if defined.
+struct Forward {
+  Tensor xp, h0s, hs;
+  // outputs [B, T, H] (zero on padding) and each row's last state, in the caller's row order.
+  GruLayerOutput result(const Plan& p, int64_t B, int64_t T) const {
+    return {unpack(p, hs, B, T), unsort(p, torch::cat({h0s, hs}).index_select(0, p.last))};
+  }
+};
+
+Forward run_forward(const Plan& p, const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh,
+                    const Tensor& b_ih, const Tensor& b_hh, const Tensor& saved) {
+  Forward f;
+  f.xp = x.reshape({x.size(0) * x.size(1), x.size(2)}).index_select(0, p.index);
+  Tensor gi = torch::addmm(b_ih, f.xp, w_ih.t());  // the input projection of every real token at once
+  f.h0s = h0.index_select(0, p.order);
+  f.hs = by_type(x, [&](auto zero) { return run_steps<decltype(zero)>(p, gi, f.h0s, w_hh, b_hh, saved); });
+  return f;
 }
 
 // A Plan travels to the autograd function as a plain argument.
@@ -167,21 +180,17 @@ class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
   static tensor_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0, const Tensor& w_ih,
                              const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const Plan& p) {
     const int64_t B = x.size(0), T = x.size(1), H = w_hh.size(1);
-    Tensor xp = x.reshape({B * T, x.size(2)}).index_select(0, p.index);  // [N, I]
-    Tensor gi = torch::addmm(b_ih, xp, w_ih.t());
-    Tensor h0s = h0.index_select(0, p.order);
     Tensor saved = torch::empty({p.rows(), 4 * H}, x.options());
-    Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h0s, w_hh, b_hh, saved)
-                                                  : run_steps<float>(p, gi, h0s, w_hh, b_hh, saved);
-    ctx->save_for_backward({xp, h0s, hs, saved, w_ih, w_hh});
+    Forward f = run_forward(p, x, h0, w_ih, w_hh, b_ih, b_hh, saved);
+    ctx->save_for_backward({f.xp, f.h0s, f.hs, saved, w_ih, w_hh});
     ctx->saved_data["n"] = p.n;
     ctx->saved_data["off"] = p.off;
     ctx->saved_data["order"] = p.order;
     ctx->saved_data["index"] = p.index;
     ctx->saved_data["prev"] = p.prev;
     ctx->saved_data["T"] = T;
-    ctx->saved_data["I"] = x.size(2);
-    return {unpack(p, hs, B, T), last_states(p, h0s, hs)};
+    GruLayerOutput r = f.result(p, B, T);
+    return {r.outputs, r.last};
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -193,8 +202,7 @@ class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
     p.order = ctx->saved_data["order"].toTensor();
     p.index = ctx->saved_data["index"].toTensor();
     p.prev = ctx->saved_data["prev"].toTensor();
-    const int64_t B = h0s.size(0), H = h0s.size(1), T = ctx->saved_data["T"].toInt();
-    const int64_t I = ctx->saved_data["I"].toInt();
+    const int64_t B = h0s.size(0), H = h0s.size(1), T = ctx->saved_data["T"].toInt(), I = xp.size(1);
     Tensor dy = grads[0].defined() ? grads[0].reshape({B * T, H}).index_select(0, p.index)
                                    : torch::zeros({p.rows(), H}, hs.options());
     Tensor dh = grads[1].defined() ? grads[1].index_select(0, p.order) : torch::zeros_like(h0s);
@@ -202,13 +210,12 @@ class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
     Tensor dgi = torch::empty({p.rows(), 3 * H}, hs.options()), dgh = torch::empty_like(dgi);
     for (size_t t = p.n.size(); t-- > 0;) {
       const int64_t n = p.n[t], off = p.off[t];
-      auto run = [&](auto zero) {
-        using T_ = decltype(zero);
-        k_gate_grads<T_>(dh.data_ptr<T_>(), dy.data_ptr<T_>() + off * H,
-                         saved.data_ptr<T_>() + off * 4 * H, hp.data_ptr<T_>() + off * H,
-                         dgi.data_ptr<T_>() + off * 3 * H, dgh.data_ptr<T_>() + off * 3 * H, n, H);
-      };
-      if (hs.scalar_type() == torch::kDouble) run(double{}); else run(float{});
+      by_type(hs, [&](auto zero) {
+        using E = decltype(zero);
+        k_gate_grads<E>(dh.data_ptr<E>(), dy.data_ptr<E>() + off * H, saved.data_ptr<E>() + off * 4 * H,
+                        hp.data_ptr<E>() + off * H, dgi.data_ptr<E>() + off * 3 * H,
+                        dgh.data_ptr<E>() + off * 3 * H, n, H);
+      });
       dh.narrow(0, 0, n).addmm_(dgh.narrow(0, off, n), w_hh);
     }
     Tensor dx, dh0, dw_ih, dw_hh, db_ih, db_hh;
@@ -247,25 +254,25 @@ GruLayerOutput gru_layer(const Tensor& x, const Tensor& lengths, const Tensor& h
     return {r[0], r[1]};
   }
   // Inference: the same steps, nothing kept for backward.
-  const int64_t B = x.size(0), T = x.size(1);
-  Tensor xp = x.reshape({B * T, x.size(2)}).index_select(0, p.index);
-  Tensor gi = torch::addmm(b_ih, xp, w_ih.t());
-  Tensor h0s = h0.index_select(0, p.order);
-  Tensor hs = x.scalar_type() == torch::kDouble ? run_steps<double>(p, gi, h0s, w_hh, b_hh, Tensor())
-                                                : run_steps<float>(p, gi, h0s, w_hh, b_hh, Tensor());
-  return {unpack(p, hs, B, T), last_states(p, h0s, hs)};
+  return run_forward(p, x, h0, w_ih, w_hh, b_ih, b_hh, Tensor()).result(p, x.size(0), x.size(1));
+}
+
+Tensor gru_update(const Tensor& gi, const Tensor& gh, const Tensor& h) {
+  const int64_t D = h.size(1);
+  Tensor rz = torch::sigmoid(gi.narrow(1, 0, 2 * D) + gh.narrow(1, 0, 2 * D));
+  Tensor r = rz.narrow(1, 0, D), z = rz.narrow(1, D, D);
+  Tensor n = torch::tanh(gi.narrow(1, 2 * D, D) + r * gh.narrow(1, 2 * D, D));
+  return n + z * (h - n);
 }
 
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
   Tensor gh = row_linear(h, w_hh, b_hh);
   if (torch::GradMode::is_enabled() || !fused_supported(gi, h, w_hh, gh)) return gru_update(gi, gh, h);
   Tensor g = gi.contiguous(), hp = h.contiguous(), hn = torch::empty_like(hp);
-  const int64_t B = hp.size(0), H = hp.size(1);
-  if (hp.scalar_type() == torch::kDouble)
-    k_gates<double>(g.data_ptr<double>(), gh.data_ptr<double>(), hp.data_ptr<double>(), hn.data_ptr<double>(), nullptr,
-                    B, H);
-  else
-    k_gates<float>(g.data_ptr<float>(), gh.data_ptr<float>(), hp.data_ptr<float>(), hn.data_ptr<float>(), nullptr, B, H);
+  by_type(hp, [&](auto zero) {
+    using E = decltype(zero);
+    k_gates<E>(g.data_ptr<E>(), gh.data_ptr<E>(), hp.data_ptr<E>(), hn.data_ptr<E>(), nullptr, hp.size(0), hp.size(1));
+  });
   return hn;
 }
 

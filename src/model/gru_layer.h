@@ -27,6 +27,11 @@ GruLayerOutput gru_layer(const torch::Tensor& x, const torch::Tensor& lengths, c
                          const torch::Tensor& w_ih, const torch::Tensor& w_hh, const torch::Tensor& b_ih,
                          const torch::Tensor& b_hh);
 
+// One GRU update from the input and hidden projections (gates r, z, n in
+// PyTorch's order, biases included): h' = (1 - z) n + z h. ATen ops,
+// differentiable, any device.
+torch::Tensor gru_update(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h);
+
 // One step for all rows: gi [B, 3H] (the input projection, b_ih included),
 // h [B, H] -> h'. Without grad mode on the CPU: one GEMM and the fused gate
 // loop (decoding); otherwise differentiable ATen ops.

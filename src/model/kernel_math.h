@@ -1,9 +1,13 @@
-// What the fused CPU kernels share: the multiversioning attribute and a
-// fast, branch-free tanh (and the sigmoid built from it).
+// What the fused CPU kernels share: the multiversioning attribute, a fast,
+// branch-free tanh (and the sigmoid built from it), and the dispatch from a
+// tensor's type to the float or double instance of a kernel template.
 #pragma once
+#include <torch/torch.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 // The float kernels are compiled for AVX-512, AVX2 and the baseline, and the
 // loader picks one for the CPU it runs on (GCC and clang function
@@ -49,6 +53,15 @@ ATTN_INLINE double tanh_kernel(double x) { return std::tanh(x); }
 template <typename T>
 ATTN_INLINE T sigmoid_kernel(T x) {
   return T(0.5) + T(0.5) * tanh_kernel(T(0.5) * x);
+}
+
+template <typename T>
+constexpr bool kFloat = std::is_same_v<T, float>;
+
+// f(T{}) with T the tensor's element type (float or double).
+template <typename F>
+auto by_type(const torch::Tensor& t, F&& f) {
+  return t.scalar_type() == torch::kDouble ? f(double{}) : f(float{});
 }
 
 }  // namespace attn

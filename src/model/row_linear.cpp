@@ -53,12 +53,14 @@ bool row_linear_fused(const Tensor& x, const Tensor& w, const Tensor& base) {
 void row_linear_into(const Tensor& x, const Tensor& w, const Tensor& base, const Tensor& out) {
   const int64_t n = x.size(0), N = w.size(0), K = w.size(1);
   const int64_t bs = base.defined() && base.dim() == 2 ? base.stride(0) : 0;
-  if (x.scalar_type() == torch::kDouble)
-    dot_rows(x.data_ptr<double>(), x.stride(0), w.data_ptr<double>(), w.stride(0),
-             base.defined() ? base.data_ptr<double>() : nullptr, bs, out.data_ptr<double>(), n, N, K);
-  else
-    dot_rows_f(x.data_ptr<float>(), x.stride(0), w.data_ptr<float>(), w.stride(0),
-               base.defined() ? base.data_ptr<float>() : nullptr, bs, out.data_ptr<float>(), n, N, K);
+  by_type(x, [&](auto zero) {
+    using E = decltype(zero);
+    const E* b = base.defined() ? base.data_ptr<E>() : nullptr;
+    if constexpr (kFloat<E>)
+      dot_rows_f(x.data_ptr<E>(), x.stride(0), w.data_ptr<E>(), w.stride(0), b, bs, out.data_ptr<E>(), n, N, K);
+    else
+      dot_rows(x.data_ptr<E>(), x.stride(0), w.data_ptr<E>(), w.stride(0), b, bs, out.data_ptr<E>(), n, N, K);
+  });
 }
 
 Tensor row_linear(const Tensor& x, const Tensor& w, const Tensor& base) {

@@ -75,12 +75,4 @@ Tensor StepLinear::operator()(const Tensor& x, const Tensor& base) const {
   return StepLinearFunction::apply(x, weight_, base, StepLists{xs_, dys_});
 }
 
-Tensor gru_update(const Tensor& gi, const Tensor& gh, const Tensor& h) {
-  const int64_t D = h.size(1);
-  Tensor rz = torch::sigmoid(gi.narrow(1, 0, 2 * D) + gh.narrow(1, 0, 2 * D));
-  Tensor r = rz.narrow(1, 0, D), z = rz.narrow(1, D, D);
-  Tensor n = torch::tanh(gi.narrow(1, 2 * D, D) + r * gh.narrow(1, 2 * D, D));
-  return n + z * (h - n);
-}
-
 }  // namespace attn

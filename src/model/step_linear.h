@@ -27,8 +27,4 @@ class StepLinear {
   bool deferred_ = false;
 };
 
-// One GRU update from the input and hidden projections (gates r, z, n in
-// PyTorch's order, biases included): h' = (1 - z) n + z h.
-torch::Tensor gru_update(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h);
-
 }  // namespace attn
