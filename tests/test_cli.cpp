@@ -245,3 +245,17 @@ TEST(Cli, SentencepieceRunFromConfigToTranslation) {
   EXPECT_EQ(count(t.out, "\n"), 1);
   EXPECT_EQ(t.out.find("\xE2\x96\x81"), std::string::npos) << t.out;  // no raw "▁" pieces left
 }
+
+TEST(Cli, InfoReportsTheBlasInUseWithAMeasuredRate) {
+  auto r = run_attn("info --quick --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_FALSE(j["cpu"].get<std::string>().empty());
+  EXPECT_EQ(j["threads"], 1);
+  const json& b = j["blas"];
+  EXPECT_TRUE(b["ok"].get<bool>()) << b.dump();  // whichever BLAS this machine has, it must compute right
+  EXPECT_NE(b["path"].get<std::string>().find("lib"), std::string::npos);
+  EXPECT_EQ(b["gflops"].size(), j["shapes"].size());
+  EXPECT_GT(b["gflops_geomean"].get<double>(), 0.0);
+  EXPECT_FALSE(j.contains("other_blas"));  // --quick measures only the one in use
+}

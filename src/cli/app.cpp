@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "blas/blas_probe.h"
 #include "cli/common.h"
 #include "data/errors.h"
 #include "train/checkpoint.h"
@@ -61,32 +62,6 @@ void install_stop_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-std::string blas_library() {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    auto p = line.find('/');
-    if (p == std::string::npos) continue;
-    std::string path = line.substr(p);
-    if (path.find("libblas") != std::string::npos || path.find("openblas") != std::string::npos ||
-        path.find("blis") != std::string::npos || path.find("mkl") != std::string::npos) {
-      std::error_code ec;
-      auto real = std::filesystem::canonical(path, ec);
-      return ec ? path : real.string();
-    }
-  }
-  return "unknown (no BLAS library mapped)";
-}
-
-double measure_gflops(int n, int reps) {
-  auto a = torch::randn({n, n}), b = torch::randn({n, n});
-  a.mm(b);  // warm-up
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) a.mm(b);
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return 2.0 * n * n * static_cast<double>(n) * reps / s / 1e9;
-}
-
 int main(int argc, char** argv) {
   CLI::App app{"attn: train, inspect and compare sequence-to-sequence models with soft attention"};
   app.require_subcommand(1);
@@ -115,6 +90,7 @@ int main(int argc, char** argv) {
   }
   setup_logging(g);
   at::set_num_threads(g.threads);
+  blas::set_blas_threads(g.threads);  // OpenBLAS's own pool ignores at::set_num_threads
   try {
     return run ? run() : kUsageError;
   } catch (const ConfigError& e) {

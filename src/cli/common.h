@@ -44,10 +44,6 @@ void decode_settings(const Config& checkpoint, const std::string& config_path, c
 // SIGINT/SIGTERM set attn::stop_requested(); a second signal exits at once.
 void install_stop_handlers();
 
-// BLAS library libtorch loaded (from /proc/self/maps) and a measured sgemm rate.
-std::string blas_library();
-double measure_gflops(int n = 512, int reps = 10);
-
 int main(int argc, char** argv);
 
 }  // namespace attn::cli
