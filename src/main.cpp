@@ -10,6 +10,11 @@ int main(int argc, char** argv) {
   // step). Keep them in the heap instead (peak RSS +1-5 %).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // Tensors above 32 MB (the medium model's logits, 1,200 x 8,000 floats)
+  // would still be mapped and faulted in at every step: no mmap at all.
+  // Measured on an AMD EPYC VM, medium Bahdanau training: 580 -> 900 target
+  // tokens/s, peak RSS unchanged (703 -> 710 MiB).
+  mallopt(M_MMAP_MAX, 0);
 #endif
   return attn::cli::main(argc, argv);
 }

@@ -27,7 +27,7 @@ import time
 # next step, which made this script 3x slower. The same settings here, set
 # before the interpreter starts: the comparison is about the code, not malloc.
 if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-    os.environ.update(MALLOC_MMAP_THRESHOLD_=str(32 << 20), MALLOC_TRIM_THRESHOLD_=str(1 << 30))
+    os.environ.update(MALLOC_MMAP_THRESHOLD_=str(32 << 20), MALLOC_TRIM_THRESHOLD_=str(1 << 30), MALLOC_MMAP_MAX_="0")
     os.execv(sys.executable, [sys.executable] + sys.argv)
 
 T_START = time.perf_counter()

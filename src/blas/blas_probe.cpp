@@ -123,6 +123,11 @@ ProbeResult measure(SgemmFn f, const std::vector<Shape>& shapes, double seconds)
   return r;
 }
 
+double sgemm_rate(double seconds) {
+  auto f = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
+  return f ? measure(f, project_shapes(), seconds).gflops_geomean : 0;
+}
+
 void describe(void* handle, const std::string& path, ProbeResult& r) {
   r.path = path;
   using CharFn = char* (*)();
@@ -351,6 +356,18 @@ std::string cpu_model() {
   }
   if (name.empty()) return "unknown CPU";
   return family.empty() ? name : name + " (family " + family + ", model " + model + ")";
+}
+
+json machine_json() {
+  ProbeResult r;
+  std::string lib = loaded_library();
+  describe(RTLD_DEFAULT, lib, r);
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  return {{"cpu", cpu_model()},
+          {"blas", lib},
+          {"blas_name", r.name},
+          {"blas_core", r.core},
+          {"openblas_coretype_env", coretype ? coretype : ""}};
 }
 
 std::string set_blas_threads(int n) {

@@ -44,6 +44,10 @@ struct ProbeResult {
 // checked entries are wrong (or not finite) makes the result not ok.
 ProbeResult measure(SgemmFn f, const std::vector<Shape>& shapes, double seconds);
 
+// Geometric-mean sgemm GFLOPS at project_shapes() of the BLAS this process
+// uses (0 when none is loaded): the yardstick for model FLOP rates.
+double sgemm_rate(double seconds);
+
 // Library name and core of the BLAS whose symbols `handle` resolves
 // (RTLD_DEFAULT for the one this process already uses).
 void describe(void* handle, const std::string& path, ProbeResult& r);
@@ -76,6 +80,10 @@ std::string loaded_library();
 // "AMD EPYC (family 26, model 2)": /proc/cpuinfo's model name, with family
 // and model, since a VM's name alone may not tell the core.
 std::string cpu_model();
+
+// {cpu, blas, blas_name, blas_core, openblas_coretype_env}: what every
+// published number must be accompanied by.
+nlohmann::json machine_json();
 
 // Sets the BLAS's own thread count where it has one (OpenBLAS's pthread
 // pool and BLIS ignore at::set_num_threads). Returns what it set, by name.

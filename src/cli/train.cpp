@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "blas/blas_probe.h"
 #include "cli/common.h"
 #include "cli/process.h"
 #include "train/distributed.h"
@@ -30,8 +31,8 @@ class ConsoleObserver : public TrainObserver {
                   static_cast<long long>(p.steps_to_valid), p.eta_valid_sec);
       std::fflush(stdout);
     } else if (p.step % log_every_ == 0) {
-      spdlog::info("step {} | epoch {} | loss {:.3f} | {:.0f} tok/s | lr {:.2g}", p.step, p.epoch + 1, p.loss,
-                   p.tokens_per_sec, p.lr);
+      spdlog::info("step {} | epoch {} | loss {:.3f} | {:.0f} tok/s, {:.1f} GFLOP/s | lr {:.2g}", p.step, p.epoch + 1,
+                   p.loss, p.tokens_per_sec, p.gflops_per_sec, p.lr);
     }
   }
   void on_validation(const nlohmann::json& v) override {
@@ -132,8 +133,12 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
                     static_cast<long long>(r.steps), r.last_checkpoint.c_str(), o->config.c_str(), dir.c_str());
         return static_cast<int>(kOk);
       }
-      std::printf("finished after %lld steps (%.0f target tokens/s)%s; best checkpoint: %s\n",
-                  static_cast<long long>(r.steps), r.tokens_per_sec, r.early_stopped ? ", stopped early" : "",
+      // The yardstick for the model's FLOP rate: this machine's sgemm, measured now (~0.2 s).
+      double sgemm = blas::sgemm_rate(0.02);
+      std::printf("finished after %lld steps (%.0f target tokens/s; model %.1f GFLOP/s, %.0f%% of sgemm's %.0f)%s; "
+                  "best checkpoint: %s\n",
+                  static_cast<long long>(r.steps), r.tokens_per_sec, r.gflops_per_sec,
+                  sgemm > 0 ? 100 * r.gflops_per_sec / sgemm : 0.0, sgemm, r.early_stopped ? ", stopped early" : "",
                   r.best_checkpoint.empty() ? r.last_checkpoint.c_str() : r.best_checkpoint.c_str());
       return static_cast<int>(kOk);
     };

@@ -7,8 +7,10 @@
 #include <chrono>
 #include <fstream>
 
+#include "blas/blas_probe.h"
 #include "data/batch.h"
 #include "data/vocab.h"
+#include "model/flops.h"
 #include "model/loss.h"
 #include "model/seq2seq.h"
 #include "search/search.h"
@@ -61,6 +63,7 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
   for (int k = 0; k < std::min(o.warmup + o.repeats, std::max(1, o.distinct)); ++k) batches.push_back(make(k));
   std::vector<double> ms;
   int64_t tokens = 0, sentences = 0;
+  double flops = 0;  // model FLOPs of the timed batches (model/flops.h)
   SearchOptions so;
   so.beam = o.what == "beam" ? o.beam : 1;
   so.max_len_ratio = 1.0;
@@ -86,6 +89,15 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
       ms.push_back(dt);
       tokens += b.tgt_tokens;
       sentences += b.size();
+      if (o.what == "train") {
+        flops += train_flops(mc, o.vocab, b);
+      } else {  // EOS is forbidden: every sentence decodes as many steps as it has source tokens
+        auto len = b.src_len.to(torch::kCPU);
+        for (int64_t i = 0; i < len.size(0); ++i) {
+          int64_t n = len[i].item<int64_t>();
+          flops += forward_flops(mc, o.vocab, n, n - 1, so.beam);
+        }
+      }
     }
   }
   std::vector<double> sorted = ms;
@@ -110,6 +122,12 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
             {"peak_rss_mib", peak_rss_mib()},
             {"rss_after_10pct_mib", rss_early},
             {"rss_end_mib", current_rss_mib()}};
+  // Achieved model FLOP/s against this machine's sgemm rate at attn's shapes.
+  double sgemm = blas::sgemm_rate(0.1);
+  j["model_gflops_per_sec"] = flops / total_s / 1e9;
+  j["sgemm_gflops"] = sgemm;
+  j["mfu"] = sgemm > 0 ? flops / total_s / 1e9 / sgemm : 0.0;
+  j.update(blas::machine_json());
   if (o.what == "train")
     j["target_tokens_per_sec"] = static_cast<double>(tokens) / total_s;
   else

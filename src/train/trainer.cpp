@@ -12,6 +12,7 @@
 #include "data/text_file.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
+#include "model/flops.h"
 #include "model/loss.h"
 #include "report/attention_record.h"
 #include "train/checkpoint.h"
@@ -43,6 +44,8 @@ struct LoopState {
   int64_t loss_tokens = 0, updates = 0;
   double update_seconds = 0, wall_seconds = 0, total_update_seconds = 0;
   int64_t total_tokens = 0;
+  double total_flops = 0;  // model FLOPs of all updates (model/flops.h), all ranks
+  double update_flops = 0;  // since the last validation
   int bad_validations = 0;
   int64_t validated_step = -1;
   int world = 1;
@@ -60,6 +63,8 @@ struct LoopState {
             {"wall_seconds", wall_seconds},
             {"total_update_seconds", total_update_seconds},
             {"total_tokens", total_tokens},
+            {"total_flops", total_flops},
+            {"update_flops", update_flops},
             {"bad_validations", bad_validations},
             {"validated_step", validated_step},
             {"world", world},
@@ -79,6 +84,8 @@ struct LoopState {
     s.wall_seconds = j.at("wall_seconds");
     s.total_update_seconds = j.at("total_update_seconds");
     s.total_tokens = j.at("total_tokens");
+    s.total_flops = j.value("total_flops", 0.0);  // absent in checkpoints of earlier versions
+    s.update_flops = j.value("update_flops", 0.0);
     s.bad_validations = j.at("bad_validations");
     s.validated_step = j.at("validated_step");
     s.world = j.value("world", 1);
@@ -211,12 +218,14 @@ bool Loop::validation_round() {
                {"lr", schedule_->lr_at(s_.step)},
                {"train_loss", s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0},
                {"tokens_per_sec", s_.update_seconds > 0 ? s_.loss_tokens / s_.update_seconds : 0.0},
+               {"model_gflops_per_sec", s_.update_seconds > 0 ? s_.update_flops / s_.update_seconds / 1e9 : 0.0},
                {"wall_seconds", s_.wall_seconds}};
   line.update(v);
   s_.loss_sum = 0;
   s_.loss_tokens = 0;
   s_.updates = 0;
   s_.update_seconds = 0;
+  s_.update_flops = 0;
   s_.validated_step = s_.step;
   keep_best(value);
   save_last();
@@ -348,15 +357,17 @@ TrainResult Loop::run() {
     bool time_up = t.max_minutes > 0 && s_.wall_seconds >= t.max_minutes * 60.0;
     double tokens = static_cast<double>(l.tokens), nll = l.nll_sum;
     int64_t batch_tokens = b.tgt_tokens;
+    double flops = train_flops(model_->config, model_->tgt_vocab, b);
     torch::Tensor loss = l.loss;
     if (dp_) {
       // One small all-reduce: global token count (so the update is that of
       // the union of all ranks' batches), loss for the log, stop flags.
       auto g = dp_->all_reduce_sum({tokens, nll, interrupt ? 1.0 : 0.0, time_up ? 1.0 : 0.0,
-                                    static_cast<double>(batch_tokens)});
+                                    static_cast<double>(batch_tokens), flops});
       loss = loss * (tokens / std::max(g[0], 1.0));
       tokens = g[0], nll = g[1], interrupt = g[2] > 0, time_up = g[3] > 0;
       batch_tokens = static_cast<int64_t>(g[4]);
+      flops = g[5];
     }
     loss.backward();
     if (dp_) dp_->all_reduce_gradients(model_->parameters());
@@ -369,6 +380,8 @@ TrainResult Loop::run() {
     s_.update_seconds += dt;
     s_.total_update_seconds += dt;
     s_.total_tokens += batch_tokens;
+    s_.total_flops += flops;
+    s_.update_flops += flops;
     s_.wall_seconds = wall_before + since(wall0);
 
     if (o_.observer && main) {
@@ -378,6 +391,7 @@ TrainResult Loop::run() {
       p.epoch = s_.epoch;
       p.loss = s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0;
       p.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
+      p.gflops_per_sec = s_.total_update_seconds > 0 ? s_.total_flops / s_.total_update_seconds / 1e9 : 0;
       p.lr = schedule_->lr_at(s_.step);
       p.steps_to_valid = t.valid_every - s_.step % t.valid_every;
       p.eta_valid_sec = s_.updates ? s_.update_seconds / static_cast<double>(s_.updates) * p.steps_to_valid : 0;
@@ -406,6 +420,7 @@ TrainResult Loop::run() {
   result_.steps = s_.step;
   result_.train_seconds = s_.total_update_seconds;
   result_.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
+  result_.gflops_per_sec = s_.total_update_seconds > 0 ? s_.total_flops / s_.total_update_seconds / 1e9 : 0;
   if (!main) return result_;  // rank 0 alone validates and writes files
   // The budget may end between validations (max_epochs): validate the final model too.
   if (!result_.interrupted && !result_.early_stopped && s_.validated_step != s_.step && s_.step > 0)
@@ -420,6 +435,7 @@ TrainResult Loop::run() {
                   {"train_seconds", result_.train_seconds},
                   {"wall_seconds", s_.wall_seconds},
                   {"tokens_per_sec", result_.tokens_per_sec},
+                  {"model_gflops_per_sec", result_.gflops_per_sec},
                   {"parameters", result_.parameters},
                   {"world_size", world},
                   {"interrupted", result_.interrupted},

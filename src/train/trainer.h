@@ -18,6 +18,7 @@ struct TrainProgress {
   int epoch = 0;
   double loss = 0;             // running mean since the last validation
   double tokens_per_sec = 0;   // target tokens
+  double gflops_per_sec = 0;   // model FLOPs (model/flops.h) per second of update time
   double lr = 0;
   int64_t steps_to_valid = 0;
   double eta_valid_sec = 0;
@@ -47,6 +48,7 @@ struct TrainResult {
   std::string last_checkpoint, best_checkpoint;
   double train_seconds = 0;   // time in updates (not validation)
   double tokens_per_sec = 0;  // target tokens per second of update time
+  double gflops_per_sec = 0;  // model FLOPs per second of update time (model/flops.h)
   int64_t parameters = 0;
 };
 

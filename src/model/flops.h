@@ -1,0 +1,24 @@
+// Floating-point work of a model, counted from its shapes: the yardstick for
+// achieved speed (model FLOP/s as a share of the machine's sgemm rate).
+// Counts the products (2 per multiply-add): GEMMs, attention scores and
+// contexts. Element-wise work (gates, tanh, softmax) is left out, as
+// MFU figures usually do, so the share is a slight underestimate.
+#pragma once
+#include <cstdint>
+
+#include "config/config.h"
+#include "data/batch.h"
+
+namespace attn {
+
+// Forward pass over one sentence pair: `src_len` source positions (with
+// EOS), `tgt_len` decoder steps (with EOS), every step through the output
+// layer; with `beams` > 1 the decoder runs that many hypotheses per step (beam
+// search) over one encoding.
+double forward_flops(const ModelConfig& m, int64_t tgt_vocab, int64_t src_len, int64_t tgt_len, int beams = 1);
+
+// A training update on a batch: forward + backward, backward counted as twice
+// the forward (a gradient for the input and one for the weights per product).
+double train_flops(const ModelConfig& m, int64_t tgt_vocab, const Batch& b);
+
+}  // namespace attn
