@@ -7,16 +7,23 @@
 # and the table takes each one's best round: a neighbour's load on this
 # shared machine comes and goes over seconds and would otherwise decide the
 # ratio.
-#   scripts/bench.sh            # small and medium sizes
-#   scripts/bench.sh small      # one size
+# Every figure carries the CPU, the BLAS and its core (attn info), and attn's
+# rows its model FLOP rate as a share of the measured sgemm rate.
+#   scripts/bench.sh            # small, medium and user
+#   scripts/bench.sh small      # one synthetic size (attn bench on generated batches)
+#   scripts/bench.sh user       # the user's path: attn train on files, attn translate from a
+#                               # file (greedy 64, beam 5, batch 1), start-up; Multi30k rows
+#                               # (attn only) when data/multi30k or ../shared/data/multi30k has it
+#                               # (scripts/bench/user_path.py; bench/user/results.jsonl)
 #   scripts/bench.sh leak       # resident memory over 10,000 training steps per model
 #                               # (tiny size, about 6 minutes; bench/leak.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --bench
 scripts/build.sh >/dev/null
-SIZES=${*:-small medium}
+SIZES=${*:-small medium user}
 mkdir -p bench
+./build/attn --threads 1 info  # the machine every figure below comes from
 if [ "$SIZES" = leak ]; then
   STEPS=${STEPS:-10000}
   : > bench/leak.jsonl
@@ -33,6 +40,10 @@ for r in map(json.loads, open(sys.argv[1])):
 PY
   exit 0
 fi
+USER_PATH=0
+case " $SIZES " in *" user "*) USER_PATH=1; SIZES=$(echo " $SIZES " | sed 's/ user / /g');; esac
+SIZES=$(echo $SIZES)
+if [ -z "$SIZES" ]; then SIZES=none; fi
 OUT=bench/results.jsonl
 : > "$OUT"
 REPEATS=${REPEATS:-5}
@@ -56,7 +67,7 @@ run() {  # size model what batch extra...
         line=$(./build/attn --threads 1 bench --model "$model" --what "$what" $dims --repeats $reps --warmup 2 "$@")
         line=$(echo "$line" | sed 's/^{/{"impl":"attn",/')
       else
-        line=$(/usr/bin/python3 scripts/bench/reference.py --threads 1 --model "$model" --what "$what" $dims \
+        line=$(/usr/bin/python3 scripts/bench/reference.py --threads 1 bench --model "$model" --what "$what" $dims \
           --repeats $reps --warmup 2 "$@")
       fi
       line=$(echo "$line" | sed "s|^{|{\"size\":\"$size\",\"round\":$round,\"blas\":\"$BLAS\",|")
@@ -66,6 +77,7 @@ run() {  # size model what batch extra...
 }
 
 for size in $SIZES; do
+  [ "$size" = none ] && continue
   for model in bottleneck bahdanau luong; do
     run "$size" "$model" train 64
     run "$size" "$model" greedy 64
@@ -74,16 +86,19 @@ for size in $SIZES; do
   done
 done
 
-/usr/bin/python3 - "$OUT" <<'PY'
+[ "$SIZES" != none ] && /usr/bin/python3 - "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+a = next(r for r in rows if r["impl"] == "attn")
+print(f"\nSynthetic batches on {a['cpu']}, {a['blas']} (core {a['blas_core'] or '-'}), 1 thread; "
+      f"MFU = attn's model FLOP/s / sgemm's rate at attn's shapes ({a['sgemm_gflops']:.0f} GFLOPS)")
 key = lambda r: (r["size"], r["model"], r["what"], r["batch"])
 by = {}
 for r in rows:  # each implementation's best round
     best = by.setdefault(key(r), {})
     if r["impl"] not in best or r["ms_per_batch_median"] < best[r["impl"]]["ms_per_batch_median"]:
         best[r["impl"]] = r
-print("\n| size | model | measurement | attn | pytorch | ratio | peak RSS MiB, attn / pytorch |\n|---|---|---|---|---|---|---|")
+print("\n| size | model | measurement | attn | pytorch | ratio | attn MFU | peak RSS MiB, attn / pytorch |\n|---|---|---|---|---|---|---|---|")
 for k, v in by.items():
     if "attn" not in v or "pytorch" not in v:
         continue
@@ -99,5 +114,11 @@ for k, v in by.items():
         name, av, pv = f"{what} sent/s, batch {batch}", a["sentences_per_sec"], p["sentences_per_sec"]
         ratio = av / pv
     rss = f"{a['peak_rss_mib']:.0f} / {p['peak_rss_mib']:.0f}"
-    print(f"| {size} | {model} | {name} | {av:.1f} | {pv:.1f} | {ratio:.2f}x | {rss} |")
+    print(f"| {size} | {model} | {name} | {av:.1f} | {pv:.1f} | {ratio:.2f}x | {100 * a['mfu']:.0f} % | {rss} |")
 PY
+if [ "$USER_PATH" = 1 ]; then
+  m30k=""
+  for d in data/multi30k ../shared/data/multi30k; do [ -f "$d/train.de.gz" ] && { m30k=$d; break; }; done
+  /usr/bin/python3 scripts/bench/user_path.py --attn build/attn --out bench/user --multi30k "$m30k" \
+    --steps "${STEPS:-300}" --rounds "$ROUNDS"
+fi

@@ -16,6 +16,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
+#include "util/process_time.h"
 
 namespace attn::cli {
 
@@ -63,12 +64,14 @@ void install_stop_handlers() {
 }
 
 int main(int argc, char** argv) {
+  const double before_main = process_age_seconds();
   CLI::App app{"attn: train, inspect and compare sequence-to-sequence models with soft attention"};
   app.require_subcommand(1);
   app.footer("Examples:\n  attn compare --config configs/compare_toy.json\n  attn train --config configs/toy_reverse.json\n"
              "  attn translate --checkpoint runs/toy/checkpoints/best.ckpt < input.txt\n"
              "Exit codes: 0 ok, 1 runtime error, 2 usage or config error.");
   Globals g;
+  g.before_main_seconds = before_main;
   app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--threads", g.threads, "intra-op threads (1 is fastest on 2 vCPUs)")->check(CLI::Range(1, 256));

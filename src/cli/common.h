@@ -16,6 +16,7 @@ struct Globals {
   int threads = 1;
   int seed = -1;  // -1: the config's
   std::string log_file;  // set by subcommands that have a run directory
+  double before_main_seconds = -1;  // process age when main() began: library load and static initialisation
 };
 
 // Each subcommand file registers itself: adds its options to `app` and sets

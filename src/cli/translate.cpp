@@ -56,7 +56,9 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
   sub->callback([&run, &g, o] {
     run = [&g, o] {
+      auto c0 = std::chrono::steady_clock::now();
       Checkpoint ck = load_checkpoint(o->checkpoint);
+      double load_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
       DecodeConfig d;
       OutputConfig out_cfg;
       decode_settings(ck.config, o->config, g, d, out_cfg);
@@ -103,8 +105,10 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
         std::cout << text << std::flush;
       else
         write_file_atomic(o->output, text);
-      spdlog::info("translated {} lines in {:.2f}s ({:.1f} sentences/s, beam {})", lines.size(), secs,
-                   secs > 0 ? static_cast<double>(ex.size()) / secs : 0.0, d.beam);
+      spdlog::info("translated {} lines in {:.2f}s ({:.1f} sentences/s, beam {}); start-up: {:.2f}s before main "
+                   "(shared libraries, static initialisation), checkpoint read in {:.2f}s",
+                   lines.size(), secs, secs > 0 ? static_cast<double>(ex.size()) / secs : 0.0, d.beam,
+                   g.before_main_seconds, load_secs);
       if (!o->dump.empty()) {
         std::vector<AttentionRecord> recs;
         for (size_t k = 0; k < ex.size(); ++k)
