@@ -2,7 +2,8 @@
 # Multi30k German->English recipe: train with validation-based early stopping
 # and the best checkpoint, then translate test2016 (greedy and beam 5) and
 # score it (sacreBLEU-style BLEU, chrF, per-length BLEU, attention entropy,
-# attention.html for 20 sentences). The corpus is read from ../shared.
+# attention.html for 20 sentences). The corpus is read from data/multi30k
+# (scripts/get-data.sh multi30k puts it there first if it is missing).
 #   scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N] [--eval-only]
 # --eval-only scores the checkpoint of an earlier run again (no training).
 set -euo pipefail
@@ -18,10 +19,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N] [--eval-only]" >&2; exit 2 ;;
   esac
 done
-DATA=../shared/data/multi30k
-for f in train.de.gz train.en.gz val.de.gz val.en.gz test_2016_flickr.de.gz test_2016_flickr.en.gz; do
-  [ -f "$DATA/$f" ] || { echo "error: $DATA/$f: missing (Multi30k is expected in ../shared/data/multi30k)" >&2; exit 1; }
-done
+DATA=data/multi30k
+scripts/get-data.sh multi30k
 scripts/setup.sh
 scripts/build.sh >/dev/null
 CONFIG=configs/multi30k_de_en_$MODEL.json

@@ -58,7 +58,8 @@ TEST(Cli, ConfigDefaultsIsAValidConfig) {
   ASSERT_EQ(r.code, 0);
   write_text(d.path("defaults.json"), r.out);
   EXPECT_EQ(run_attn("config check " + d.path("defaults.json")).code, 0);
-  EXPECT_EQ(run_attn("config check " + attn::test::source_dir() + "/configs/compare_toy.json").code, 0);
+  for (const char* c : {"compare_toy.json", "compare_toy_translate.json", "toy_reverse.json"})
+    EXPECT_EQ(run_attn("config check " + attn::test::source_dir() + "/configs/" + c).code, 0) << c;
 }
 
 TEST(Cli, ConfigCheckNamesMissingDataFiles) {
@@ -103,6 +104,26 @@ TEST(Cli, EvaluateHypRefPrintsSacrebleuLineFirst) {
   EXPECT_EQ(run_attn("evaluate --hyp " + d.path("short") + " --ref " + d.path("ref")).code, 1);
 }
 
+TEST(Cli, TranslateDrawsAsManyAsAskedAndNamesModelAndDecoding) {
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  auto r = run_attn("translate --checkpoint " + ck + " --beam 2 --dump-attention " + d.path("att") + " --draw 2",
+                    "a b c\nb a\nc\na a\nb\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("attention of 5 sentences in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 drawn in"), std::string::npos) << r.err;
+  int svgs = 0;
+  for (const auto& f : std::filesystem::directory_iterator(d.path("att/svg"))) svgs += f.path().extension() == ".svg";
+  EXPECT_EQ(svgs, 2);
+  std::string html = read_file(d.path("att/attention.html"));
+  EXPECT_NE(html.find("bahdanau, additive attention"), std::string::npos);
+  EXPECT_NE(html.find("beam 2"), std::string::npos);
+  EXPECT_NE(html.find(ck), std::string::npos);
+  EXPECT_EQ(html.find("Red outlines"), std::string::npos);  // translate has no gold to outline
+  std::string svg = read_file(d.path("att/svg/sentence-0.svg"));
+  EXPECT_NE(svg.find("bahdanau, additive attention"), std::string::npos);
+}
+
 TEST(Cli, TranslateKeepsOrderAndEmptyLinesAndDumpsAttention) {
   TempDir d;
   std::string ck = trained_checkpoint(d);
@@ -135,7 +156,7 @@ TEST(Cli, EvaluateCheckpointWritesReport) {
   EXPECT_EQ(r.out.substr(0, 7), "BLEU = ");
   auto m = json::parse(read_file(d.path("eval/metrics.json")));
   for (const char* k : {"bleu", "chrf", "perplexity", "exact_match", "token_accuracy", "aer", "aer_by_shift",
-                        "attention_entropy", "by_source_length"})
+                        "alignment_accuracy", "alignment_accuracy_by_shift", "attention_entropy", "by_source_length"})
     EXPECT_TRUE(m.contains(k)) << k;
   EXPECT_EQ(read_lines(d.path("eval/hyp.align")).size(), 20u);
   auto entropy = json::parse(read_file(d.path("eval/entropy.json")));
@@ -227,8 +248,8 @@ TEST(Cli, SentencepieceRunFromConfigToTranslation) {
   // train learns a joint spm model from the .gz corpus, stores it in the
   // checkpoint, and translate segments and detokenises with it.
   TempDir d;
-  std::string m30k = attn::test::shared_dir() + "/data/multi30k/";
-  ASSERT_TRUE(std::filesystem::exists(m30k + "train.de.gz"));
+  ATTN_SKIP_WITHOUT_MULTI30K();
+  std::string m30k = attn::test::multi30k_dir() + "/";
   write_text(d.path("c.json"), std::string(R"({"data": {"train_src": ")") + m30k + R"(train.de.gz", "train_tgt": ")" +
                                    m30k + R"(train.en.gz", "valid_src": ")" + m30k + R"(val.de.gz", "valid_tgt": ")" +
                                    m30k + R"(val.en.gz", "tokenizer": "spm", "spm": {"vocab_size": 1000},

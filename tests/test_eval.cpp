@@ -5,6 +5,8 @@
 #include "eval/alignment.h"
 #include "eval/entropy.h"
 #include "eval/evaluator.h"
+#include "eval/model_eval.h"
+#include "model/seq2seq.h"
 
 using namespace attn;
 
@@ -34,6 +36,74 @@ TEST(Alignment, HardAlignmentSkipsEosAndShifts) {
   EXPECT_EQ(hard_alignment(w, 2), (AlignPairs{{1, 0}, {0, 1}}));  // row 2 points at EOS (column 2)
   EXPECT_EQ(hard_alignment(w, 2, 1), (AlignPairs{{0, 0}}));
   EXPECT_EQ(to_pharaoh({{1, 0}, {0, 1}}), "1-0 0-1");
+}
+
+TEST(Alignment, ForcedMetricsReadTheReferencesRows) {
+  // Reference of 3 words, source of 3 words, reversed: gold 0-2 1-1 2-0 (source-target).
+  // Rows: the 3 words and EOS; columns: the 3 source words and EOS.
+  auto w = torch::tensor(std::vector<float>{0.1f, 0.1f, 0.7f, 0.1f,    // word 0 -> source 2
+                                            0.1f, 0.8f, 0.05f, 0.05f,  // word 1 -> source 1
+                                            0.9f, 0.0f, 0.05f, 0.05f,  // word 2 -> source 0
+                                            0.1f, 0.1f, 0.1f, 0.7f})   // EOS -> source EOS
+               .view({4, 4});
+  std::vector<GoldAlignment> gold = {parse_pharaoh("0-2 1-1 2-0")};
+  auto m = forced_alignment_metrics({w}, gold, 0);
+  EXPECT_DOUBLE_EQ(m["aer"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(m["alignment_accuracy"].get<double>(), 1.0);
+  // Row t+1: word 0 reads word 1's row (1-0, wrong), word 1 reads word 2's (0-1, wrong), word 2 the EOS
+  // row, which points at the source EOS (no link): |A| = 2, |S| = 3, nothing right: AER 1.
+  EXPECT_DOUBLE_EQ(m["aer_by_shift"]["1"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(m["alignment_accuracy_by_shift"]["1"].get<double>(), 0.0);
+  EXPECT_EQ(forced_alignment_metrics({w}, gold, 1)["aer"], m["aer_by_shift"]["1"]);
+  // A possible link counts as right; a word without gold links is not counted: word 0 (2?0) right,
+  // word 1 (gold 0-1, argmax source 1) wrong, word 2 no gold: 1 of 2.
+  auto p = forced_alignment_metrics({w}, {parse_pharaoh("2?0 0-1")}, 0);
+  EXPECT_DOUBLE_EQ(p["alignment_accuracy"].get<double>(), 0.5);
+  // AER: A = {2-0, 1-1, 0-2}, S = {0-1}, P = {2-0, 0-1}: 1 - (0 + 1) / (3 + 1).
+  EXPECT_DOUBLE_EQ(p["aer"].get<double>(), 0.75);
+  EXPECT_THROW(forced_alignment_metrics({w}, {}, 0), std::invalid_argument);
+}
+
+TEST(Alignment, TheOldReadingOfTheOutputsAttentionMisplacesGoldAfterAWrongWord) {
+  // The model emitted "x z" for the reference "x y z" and looked at the right source word for each word
+  // it emitted. Gold links of the reference against the output's rows: z's link lands on y's row.
+  auto out_rows = torch::tensor(std::vector<float>{0.1f, 0.1f, 0.8f, 0.0f,  // x -> source 2
+                                                   0.8f, 0.1f, 0.1f, 0.0f})  // z -> source 0
+                      .view({2, 4});
+  GoldAlignment gold = parse_pharaoh("2-0 1-1 0-2");
+  AerCounts old;
+  old.add(hard_alignment(out_rows, 3, 0), gold);
+  EXPECT_NEAR(old.aer(), 1.0 - 2.0 / 5, 1e-12);  // 0.6, though every look was right
+}
+
+TEST(ModelEval, AerComesFromForcedDecodingOfTheReference) {
+  torch::manual_seed(3);
+  TextModel text;
+  text.src_tok = std::make_shared<WhitespaceTokenizer>();
+  text.tgt_tok = std::make_shared<WhitespaceTokenizer>();
+  text.src_vocab = Vocab::from_tokens({"a", "b", "c", "d", "e", "f"});
+  text.tgt_vocab = text.src_vocab;
+  std::vector<TextPair> pairs = {{"a b c d", "d c b a", 1}, {"e f a", "a f e", 2}, {"b c", "c b", 3}};
+  Corpus c = encode_corpus(pairs, *text.src_tok, *text.tgt_tok, text.src_vocab, text.tgt_vocab);
+  std::vector<GoldAlignment> gold = {parse_pharaoh("0-3 1-2 2-1 3-0"), parse_pharaoh("0-2 1-1 2-0"),
+                                     parse_pharaoh("0-1 1-0")};
+  ModelConfig mc;
+  mc.emb = 8, mc.hidden = 8, mc.dec_hidden = 8, mc.dropout = 0;
+  Seq2Seq model(mc, text.src_vocab.size(), text.tgt_vocab.size());
+  EvalReport rep = evaluate_model(*model, text, c, &gold, EvalOptions{});
+  ForcedScores fs = score_corpus(*model, c.examples, 64, torch::kCPU, true);
+  ASSERT_EQ(fs.attention.size(), 3u);
+  EXPECT_EQ(fs.attention[0].sizes(), (std::vector<int64_t>{5, 5}));  // 4 words + EOS, 4 source words + EOS
+  auto forced = forced_alignment_metrics(fs.attention, gold, 0);
+  EXPECT_DOUBLE_EQ(rep.metrics["aer"].get<double>(), forced["aer"].get<double>());
+  EXPECT_EQ(rep.metrics["aer_by_shift"], forced["aer_by_shift"]);
+  EXPECT_EQ(rep.metrics["alignment_accuracy_by_shift"], forced["alignment_accuracy_by_shift"]);
+  // The reading evaluate used before (the untrained model's own outputs, which differ from the
+  // references) gives another number: this test tells the two apart.
+  AerCounts old;
+  for (size_t i = 0; i < rep.records.size(); ++i)
+    old.add(hard_alignment(rep.records[i].weights, static_cast<int>(c.examples[i].src.size()), 0), gold[i]);
+  ASSERT_NE(old.aer(), forced["aer"].get<double>());
 }
 
 TEST(Entropy, StatisticsAndBands) {

@@ -12,11 +12,11 @@
 using namespace attn;
 
 namespace {
-std::string multi30k(const std::string& f) { return attn::test::shared_dir() + "/data/multi30k/" + f; }
+std::string multi30k(const std::string& f) { return attn::test::multi30k_dir() + "/" + f; }
 }  // namespace
 
 TEST(Sentencepiece, TrainEncodeDecodeRoundTripOnMulti30k) {
-  ASSERT_TRUE(std::filesystem::exists(multi30k("train.de.gz"))) << "Multi30k missing at " << multi30k("");
+  ATTN_SKIP_WITHOUT_MULTI30K();
   attn::test::TempDir d;
   // 3,000 lines of each side: enough for a real model, fast to train.
   std::string sample;

@@ -89,5 +89,10 @@ RunResult run_attn(const std::string& args, const std::string& stdin_text) {
 
 std::string source_dir() { return ATTN_SOURCE_DIR; }
 std::string shared_dir() { return (std::filesystem::path(ATTN_SOURCE_DIR).parent_path() / "shared").string(); }
+std::string multi30k_dir() {
+  for (const std::string& d : {source_dir() + "/data/multi30k", shared_dir() + "/data/multi30k"})
+    if (std::filesystem::exists(d + "/train.de.gz")) return d;
+  return "";
+}
 
 }  // namespace attn::test

@@ -43,5 +43,12 @@ RunResult run_attn(const std::string& args, const std::string& stdin_text = "");
 
 std::string source_dir();
 std::string shared_dir();  // ../shared beside the repository
+// Where Multi30k is: data/multi30k (scripts/get-data.sh multi30k), else
+// ../shared/data/multi30k; "" when neither has it (tests then skip, saying so).
+std::string multi30k_dir();
+#define ATTN_SKIP_WITHOUT_MULTI30K()                                                                  \
+  if (attn::test::multi30k_dir().empty())                                                             \
+  GTEST_SKIP() << "Multi30k is in neither data/multi30k nor ../shared/data/multi30k: run scripts/get-data.sh " \
+                  "multi30k"
 
 }  // namespace attn::test

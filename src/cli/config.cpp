@@ -20,7 +20,7 @@ void add_config(CLI::App& app, Globals& g, Runner& run) {
       const auto& d = c.data;
       for (const auto& [key, path] : std::vector<std::pair<const char*, std::string>>{
                {"train_src", d.train_src}, {"train_tgt", d.train_tgt}, {"valid_src", d.valid_src},
-               {"valid_tgt", d.valid_tgt}, {"test_src", d.test_src}, {"test_tgt", d.test_tgt},
+               {"valid_tgt", d.valid_tgt}, {"valid_align", d.valid_align}, {"test_src", d.test_src}, {"test_tgt", d.test_tgt},
                {"test_align", d.test_align}})
         if (d.toy.task.empty() && !path.empty() && !std::filesystem::exists(path))
           missing.push_back(*file + ": data." + key + ": " + path + ": no such file");

@@ -58,7 +58,7 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
   struct Opts {
     std::string checkpoint, src, ref, align, hyp, config, out;
     bool json = false;
-    int beam = 0, shift = 0;
+    int beam = 0, shift = 0, draw = -1;
     double alpha = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -73,6 +73,8 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--align-shift", o->shift, "hard alignment from attention row t+SHIFT")->check(CLI::Range(0, 1));
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
   sub->add_option("--out", o->out, "report directory (default: next to the checkpoint, eval/)");
+  sub->add_option("--draw", o->draw, "sentences drawn in attention.html (default: output.dump_attention)")
+      ->check(CLI::NonNegativeNumber);
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       if (!o->hyp.empty()) return score_files(o->hyp, o->ref, o->json);
@@ -104,7 +106,11 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       for (const auto& h : rep.hyps) hyp_text += h + "\n";
       write_file_atomic(dir + "/hyp.txt", hyp_text);
       if (ck.model->decoder->has_attention()) {
-        write_attention_files(dir, "attn evaluate: " + o->src, rep.records, out_cfg.dump_attention);
+        std::string title = "attn evaluate: " + model_summary(ck.config.model) + ", " + o->checkpoint + ", " +
+                            decoding_summary(eo.search) + ", on " + o->src;
+        int drawn = write_attention_files(dir, title, rep.records, o->draw >= 0 ? o->draw : out_cfg.dump_attention);
+        spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html",
+                     rep.records.size(), dir, drawn, dir);
         std::string hard;
         for (const auto& a : rep.hard) hard += to_pharaoh(a) + "\n";
         write_file_atomic(dir + "/hyp.align", hard);
@@ -126,7 +132,12 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
         std::printf("attention entropy: mean %.3f nats, %.3f of log m%s\n",
                     m["attention_entropy"]["nats"]["mean"].get<double>(),
                     m["attention_entropy"]["normalised"]["mean"].get<double>(),
-                    m.contains("aer") ? (" | AER " + std::to_string(m["aer"].get<double>())).c_str() : "");
+                    "");
+      if (m.contains("aer"))  // forced decoding of the reference: rows are the reference's words
+        std::printf("alignment (forced decoding, row t / t+1): AER %.3f / %.3f, accuracy %.3f / %.3f\n",
+                    m["aer_by_shift"]["0"].get<double>(), m["aer_by_shift"]["1"].get<double>(),
+                    m["alignment_accuracy_by_shift"]["0"].get<double>(),
+                    m["alignment_accuracy_by_shift"]["1"].get<double>());
       for (const auto& b : m["by_source_length"])
         std::printf("  src length %-7s %5d sentences  BLEU %6.2f  exact %.3f\n", b["src_len"].get<std::string>().c_str(),
                     b["sentences"].get<int>(), b["bleu"].get<double>(), b["exact_match"].get<double>());

@@ -41,6 +41,9 @@ class ConsoleObserver : public TrainObserver {
                           ? fmt::format(" | H {:.2f} nats ({:.2f} of log m)", v["attention_entropy"].get<double>(),
                                         v["attention_entropy_normalised"].get<double>())
                           : "";
+    if (v.contains("valid_aer"))
+      ent += fmt::format(" | AER {:.3f} (row t+1: {:.3f}), forced decoding", v["valid_aer"].get<double>(),
+                         v["valid_aer_shift1"].get<double>());
     spdlog::info("validation at step {}: loss {:.3f} ppl {:.2f} | BLEU {:.2f} chrF {:.2f} | exact {:.3f}{}",
                  v["step"].get<long>(), v["valid_loss"].get<double>(), v["valid_ppl"].get<double>(),
                  v["valid_bleu"].get<double>(), v["valid_chrf"].get<double>(),

@@ -40,7 +40,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
       "n-best lines: INDEX ||| TEXT ||| SCORE. Empty input lines give empty output lines.");
   struct Opts {
     std::string checkpoint, input = "-", output = "-", dump, config;
-    int beam = 0, nbest = 0, batch = 0;
+    int beam = 0, nbest = 0, batch = 0, draw = -1;
     double alpha = -1, ratio = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -54,6 +54,8 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--batch-size", o->batch, "sentences per batch")->check(CLI::Range(1, 100000));
   sub->add_option("--dump-attention", o->dump, "write alignments.jsonl, attention.html and SVGs here");
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
+  sub->add_option("--draw", o->draw, "sentences drawn in attention.html (default: output.dump_attention)")
+      ->check(CLI::NonNegativeNumber);
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       auto c0 = std::chrono::steady_clock::now();
@@ -113,9 +115,11 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
         std::vector<AttentionRecord> recs;
         for (size_t k = 0; k < ex.size(); ++k)
           recs.push_back(attention_record(static_cast<int>(where[k]), src_tokens[k], ck.text, decoded[k][0]));
-        write_attention_files(o->dump, "attn translate: " + o->input, recs, out_cfg.dump_attention);
-        spdlog::info("attention of {} sentences in {}/alignments.jsonl, drawn in {}/attention.html", recs.size(),
-                     o->dump, o->dump);
+        std::string title = "attn translate: " + model_summary(ck.config.model) + ", " + o->checkpoint + ", " +
+                            decoding_summary(so) + ", on " + (o->input == "-" ? "stdin" : o->input);
+        int drawn = write_attention_files(o->dump, title, recs, o->draw >= 0 ? o->draw : out_cfg.dump_attention);
+        spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html", recs.size(),
+                     o->dump, drawn, o->dump);
       }
       return static_cast<int>(kOk);
     };

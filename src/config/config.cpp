@@ -470,4 +470,12 @@ ModelConfig compare_model(const Config& c, const CompareModel& m) {
   return out;
 }
 
+std::string model_summary(const ModelConfig& m) {
+  if (m.type == "bottleneck") return "bottleneck (no attention)";
+  std::string s = m.type + ", " + m.attention.score + " attention";
+  if (m.type == "luong" && m.input_feeding) s += ", input feeding";
+  if (m.attention.coverage) s += ", coverage";
+  return s;
+}
+
 }  // namespace attn

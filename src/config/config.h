@@ -57,7 +57,7 @@ struct SpmConfig {
 };
 
 struct DataConfig {
-  std::string train_src, train_tgt, valid_src, valid_tgt, test_src, test_tgt, test_align;
+  std::string train_src, train_tgt, valid_src, valid_tgt, valid_align, test_src, test_tgt, test_align;
   ToyConfig toy;
   std::string tokenizer = "whitespace";
   SpmConfig spm;
@@ -72,6 +72,7 @@ struct DataConfig {
     v.text("train_tgt", train_tgt, "training target text");
     v.text("valid_src", valid_src, "validation source text");
     v.text("valid_tgt", valid_tgt, "validation target text");
+    v.text("valid_align", valid_align, "gold alignments of the validation set (Pharaoh): AER during training");
     v.text("test_src", test_src, "test source text (compare/evaluate)");
     v.text("test_tgt", test_tgt, "test target text");
     v.text("test_align", test_align, "gold alignments of the test set, Pharaoh format");
@@ -243,5 +244,9 @@ void apply_overrides(json& j, const std::vector<std::string>& sets);
 ModelConfig compare_model(const Config& c, const CompareModel& m);
 // Closest candidate by edit distance, or "" if none is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// "bahdanau, additive attention", "luong, general attention, input feeding",
+// "bottleneck (no attention)": what pages and plots name a model by.
+std::string model_summary(const ModelConfig& m);
 
 }  // namespace attn

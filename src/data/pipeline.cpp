@@ -59,6 +59,7 @@ Config materialise_toy_data(const Config& c0, const std::string& dir) {
   c.data.train_tgt = d + "/train.tgt";
   c.data.valid_src = d + "/valid.src";
   c.data.valid_tgt = d + "/valid.tgt";
+  c.data.valid_align = d + "/valid.align";
   c.data.test_src = d + "/test.src";
   c.data.test_tgt = d + "/test.tgt";
   c.data.test_align = d + "/test.align";

@@ -63,4 +63,37 @@ double AerCounts::aer() const {
   return 1.0 - static_cast<double>(a_and_s + a_and_p) / static_cast<double>(a + s);
 }
 
+void AlignAccuracyCounts::add(const AlignPairs& hyp, const GoldAlignment& gold) {
+  std::set<int> linked;  // target words with a gold link
+  for (auto [i, j] : gold.possible) linked.insert(j);
+  words += static_cast<long>(linked.size());
+  for (const auto& l : hyp)
+    if (linked.count(l.second) && gold.possible.count(l)) ++correct;  // one hard link per word at most
+}
+
+nlohmann::json forced_alignment_metrics(const std::vector<torch::Tensor>& attention,
+                                        const std::vector<GoldAlignment>& gold, int shift) {
+  if (attention.size() != gold.size())
+    throw std::invalid_argument("forced_alignment_metrics: " + std::to_string(attention.size()) +
+                                " attention matrices for " + std::to_string(gold.size()) + " gold alignments");
+  if (shift < 0 || shift > 1) throw std::invalid_argument("align shift must be 0 or 1");
+  AerCounts aer[2];
+  AlignAccuracyCounts acc[2];
+  for (size_t k = 0; k < attention.size(); ++k) {
+    const torch::Tensor& w = attention[k];  // [words + 1, source words + 1]
+    int words = static_cast<int>(w.size(0)) - 1, src = static_cast<int>(w.size(1)) - 1;
+    for (int sh = 0; sh < 2; ++sh) {
+      AlignPairs hard = hard_alignment(w.narrow(0, 0, words + sh), src, sh);
+      aer[sh].add(hard, gold[k]);
+      acc[sh].add(hard, gold[k]);
+    }
+  }
+  return {{"aer", aer[shift].aer()},
+          {"aer_by_shift", {{"0", aer[0].aer()}, {"1", aer[1].aer()}}},
+          {"alignment_accuracy", acc[shift].accuracy()},
+          {"alignment_accuracy_by_shift", {{"0", acc[0].accuracy()}, {"1", acc[1].accuracy()}}},
+          {"align_shift", shift},
+          {"alignment_from", "forced decoding of the reference"}};
+}
+
 }  // namespace attn

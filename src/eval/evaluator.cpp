@@ -39,10 +39,11 @@ std::vector<std::vector<int>> sorted_batches(const std::vector<Example>& ex, int
 }  // namespace
 
 ForcedScores score_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex, int batch_size,
-                          const torch::Device& device) {
+                          const torch::Device& device, bool keep_attention) {
   EvalMode em(model);
   torch::NoGradGuard ng;
   ForcedScores fs;
+  if (keep_attention && model.decoder->has_attention()) fs.attention.resize(ex.size());
   for (const auto& idx : sorted_batches(ex, batch_size)) {
     Batch b = make_batch(ex, idx).to(device);
     Tensor attention;
@@ -55,7 +56,9 @@ ForcedScores score_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex, in
       for (int r = 0; r < b.size(); ++r) {
         const Example& e = ex[idx[r]];
         int64_t T = static_cast<int64_t>(e.tgt.size()) + 1, S = static_cast<int64_t>(e.src.size()) + 1;
-        fs.entropy.add(a[r].narrow(0, 0, T).narrow(1, 0, S), static_cast<int>(e.src.size()));
+        Tensor w = a[r].narrow(0, 0, T).narrow(1, 0, S);
+        fs.entropy.add(w, static_cast<int>(e.src.size()));
+        if (!fs.attention.empty()) fs.attention[static_cast<size_t>(idx[r])] = w.contiguous();
       }
     }
   }

@@ -19,6 +19,9 @@ struct ForcedScores {
   double nll_sum = 0;
   int64_t tokens = 0, correct = 0;
   EntropyStats entropy;  // over the reference target steps
+  // With keep_attention: per example, in corpus order, the forced attention
+  // [target words + 1, source words + 1] (CPU float); empty without attention.
+  std::vector<torch::Tensor> attention;
   double loss() const { return tokens ? nll_sum / static_cast<double>(tokens) : 0.0; }
   double perplexity() const;
   double token_accuracy() const { return tokens ? static_cast<double>(correct) / static_cast<double>(tokens) : 0.0; }
@@ -26,7 +29,7 @@ struct ForcedScores {
 
 // Teacher forcing over the corpus in eval mode, no gradients.
 ForcedScores score_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex, int batch_size,
-                          const torch::Device& device);
+                          const torch::Device& device, bool keep_attention = false);
 
 // Decodes every example; results in corpus order. Batches are formed from
 // length-sorted examples so little padding is decoded.

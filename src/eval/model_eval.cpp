@@ -38,17 +38,30 @@ std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t 
   return out;
 }
 
+std::vector<GoldAlignment> gold_for_examples(const std::string& path, const std::vector<Example>& ex) {
+  auto lines = read_lines(path);
+  std::vector<GoldAlignment> out;
+  for (const auto& e : ex) {
+    if (e.line < 1 || static_cast<size_t>(e.line) > lines.size())
+      throw DataError(path + " has " + std::to_string(lines.size()) + " lines but the corpus uses line " +
+                      std::to_string(e.line));
+    try {
+      out.push_back(parse_pharaoh(lines[static_cast<size_t>(e.line - 1)]));
+    } catch (const std::invalid_argument& err) {
+      throw DataError(path + ":" + std::to_string(e.line) + ": " + err.what());
+    }
+  }
+  return out;
+}
+
 EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpus& c,
                           const std::vector<GoldAlignment>* gold, const EvalOptions& o) {
-  if (o.align_shift < 0) throw std::invalid_argument("align_shift must be 0 or more");
+  if (o.align_shift < 0 || o.align_shift > 1) throw std::invalid_argument("align_shift must be 0 or 1");
   EvalReport r;
   auto t0 = std::chrono::steady_clock::now();
   auto hyps = decode_corpus(model, c.examples, o.search, o.batch_size, o.device);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<int> src_len;
-  // AER for both readings (a decoder may look at the word it just emitted:
-  // row t+1 for target t) and for the one asked for; each computed once.
-  std::vector<AerCounts> aer(static_cast<size_t>(std::max(2, o.align_shift + 1)));
   for (size_t i = 0; i < hyps.size(); ++i) {
     const Hypothesis& h = hyps[i][0];
     r.hyps.push_back(text.detokenize(h.tokens));
@@ -58,16 +71,15 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
     if (gold) rec.gold = (*gold)[i];
     if (h.attention.defined()) {
       r.entropy.add(h.attention, n);
-      r.hard.push_back(hard_alignment(h.attention, n, o.align_shift));
-      if (gold)
-        for (int sh = 0; sh < static_cast<int>(aer.size()); ++sh)
-          aer[static_cast<size_t>(sh)].add(sh == o.align_shift ? r.hard.back() : hard_alignment(h.attention, n, sh),
-                                          (*gold)[i]);
+      r.hard.push_back(hard_alignment(h.attention, n, o.align_shift));  // of the output: hyp.align
     }
     r.records.push_back(std::move(rec));
   }
   r.metrics = translation_metrics(r.hyps, c.tgt_text, src_len);
-  ForcedScores fs = score_corpus(model, c.examples, o.batch_size, o.device);
+  // Alignment quality comes from forced decoding of the reference: the
+  // output's own attention puts every gold link after its first wrong word
+  // on the wrong row.
+  ForcedScores fs = score_corpus(model, c.examples, o.batch_size, o.device, gold != nullptr);
   r.metrics["perplexity"] = fs.perplexity();
   r.metrics["forced_token_accuracy"] = fs.token_accuracy();
   r.metrics["decode_seconds"] = secs;
@@ -75,11 +87,7 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
   r.metrics["beam"] = o.search.beam;
   if (model.decoder->has_attention()) {
     r.metrics["attention_entropy"] = r.entropy.to_json();
-    if (gold) {
-      r.metrics["aer"] = aer[static_cast<size_t>(o.align_shift)].aer();
-      r.metrics["align_shift"] = o.align_shift;
-      r.metrics["aer_by_shift"] = {{"0", aer[0].aer()}, {"1", aer[1].aer()}};
-    }
+    if (gold) r.metrics.update(forced_alignment_metrics(fs.attention, *gold, o.align_shift));
   }
   return r;
 }

@@ -39,6 +39,9 @@ AttentionRecord attention_record(int id, const std::vector<std::string>& src_tok
 
 // Reads a Pharaoh file; throws DataError naming the file and line.
 std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t expected_lines);
+// The gold alignment of each example, by its line in the corpus files (a
+// corpus may have skipped empty lines). Throws DataError naming the file.
+std::vector<GoldAlignment> gold_for_examples(const std::string& path, const std::vector<Example>& ex);
 
 EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpus& corpus,
                           const std::vector<GoldAlignment>* gold, const EvalOptions& o);

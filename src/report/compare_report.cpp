@@ -107,8 +107,11 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   std::ostringstream md;
   md << "# attn compare\n\nTest set: `" << base.data.test_src << "`\n\n## Summary\n\n" << compare_table(results)
      << "\nexact: exact match; tok acc: positional token accuracy; H: mean attention entropy per target step; "
-        "AER: alignment error rate of argmax attention against the gold alignments; AER+1: the same reading the "
-        "attention row of the next step (what a decoder looks at after emitting the word).\n\n";
+        "AER: alignment error rate of the argmax of the attention against the gold alignments, the attention "
+        "taken from forced decoding of the reference (teacher forcing), so every gold link meets the row of its own "
+        "word whatever the model outputs; AER+1: the same reading the attention row of the next step (what a "
+        "decoder looks at after emitting the word); align acc: share of target words whose argmax is a gold link "
+        "(row t, and row t+1 in brackets).\n\n";
   for (const auto& r : results["models"]) {
     md << "## " << r["name"].get<std::string>() << "\n\n| source length | sentences | exact match | token accuracy | BLEU |\n"
        << "|---|---|---|---|---|\n";
@@ -136,9 +139,9 @@ std::string compare_table(const json& results) {
     return std::stoi(a) < std::stoi(b);
   });
   std::ostringstream o;
-  o << "| model | params | steps | train s | tok/s | exact | tok acc | BLEU | H (nats) | AER | AER+1 |";
+  o << "| model | params | steps | train s | tok/s | exact | tok acc | BLEU | H (nats) | AER | AER+1 | align acc |";
   for (const auto& k : buckets) o << " EM " << k << " |";
-  o << "\n|---|---|---|---|---|---|---|---|---|---|---|";
+  o << "\n|---|---|---|---|---|---|---|---|---|---|---|---|";
   for (size_t i = 0; i < buckets.size(); ++i) o << "---|";
   o << "\n";
   for (const auto& r : results["models"]) {
@@ -149,7 +152,12 @@ std::string compare_table(const json& results) {
       << f2(t["bleu"].get<double>()) << " | "
       << (t.contains("attention_entropy") ? f2(t["attention_entropy"]["nats"]["mean"].get<double>()) : "-") << " | "
       << (t.contains("aer") ? f2(t["aer"].get<double>(), 3) : "-") << " | "
-      << (t.contains("aer_by_shift") ? f2(t["aer_by_shift"]["1"].get<double>(), 3) : "-") << " |";
+      << (t.contains("aer_by_shift") ? f2(t["aer_by_shift"]["1"].get<double>(), 3) : "-") << " | "
+      << (t.contains("alignment_accuracy_by_shift")
+              ? f2(t["alignment_accuracy_by_shift"]["0"].get<double>(), 3) + " (" +
+                    f2(t["alignment_accuracy_by_shift"]["1"].get<double>(), 3) + ")"
+              : "-")
+      << " |";
     for (const auto& k : buckets) {
       std::string v = "-";
       for (const auto& b : t["by_source_length"])

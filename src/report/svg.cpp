@@ -88,8 +88,12 @@ std::string attention_html(const std::string& title, const std::vector<HeatmapSe
     << "p.note{color:#555}</style></head><body>\n"
     << "<h1>" << xml_escape(title) << "</h1>\n"
     << "<p class=\"note\">Rows are target steps, columns source positions; darker = more weight (hover for the "
-       "value). The number right of each row is the entropy of that step in nats. Red outlines mark gold "
-       "alignments (dashed: possible).</p>\n";
+       "value). The number right of each row is the entropy of that step in nats.";
+  bool gold = false;
+  for (const auto& sec : sections)
+    for (const auto& r : sec.records) gold = gold || r.gold.has_value();
+  if (gold) o << " Red outlines mark gold alignments (dashed: possible).";
+  o << "</p>\n";
   for (const auto& sec : sections) {
     o << "<h2>" << xml_escape(sec.heading) << "</h2>\n";
     for (const auto& r : sec.records)
@@ -99,12 +103,15 @@ std::string attention_html(const std::string& title, const std::vector<HeatmapSe
   return o.str();
 }
 
-void write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
-                           int shown) {
+int write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
+                          int shown) {
   write_alignments_jsonl(dir + "/alignments.jsonl", recs);
   std::vector<AttentionRecord> drawn(recs.begin(), recs.begin() + std::min<long>(shown, static_cast<long>(recs.size())));
   write_file_atomic(dir + "/attention.html", attention_html(title, {{"", drawn}}));
-  for (const auto& r : drawn) write_file_atomic(dir + "/svg/sentence-" + std::to_string(r.id) + ".svg", heatmap_svg(r));
+  for (const auto& r : drawn)
+    write_file_atomic(dir + "/svg/sentence-" + std::to_string(r.id) + ".svg",
+                      heatmap_svg(r, title + " #" + std::to_string(r.id)));
+  return static_cast<int>(drawn.size());
 }
 
 std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,

@@ -22,9 +22,11 @@ struct HeatmapSection {
 std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections);
 
 // DIR/alignments.jsonl (every record), DIR/attention.html and DIR/svg/*.svg
-// (the first `shown` records): what translate and evaluate dump.
-void write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
-                           int shown);
+// (the first `shown` records): what translate and evaluate dump. `title`
+// names the model, checkpoint and decoding on the page and in every SVG.
+// Returns how many were drawn.
+int write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
+                          int shown);
 
 struct Series {
   std::string name;

@@ -8,6 +8,13 @@ namespace attn {
 
 using torch::Tensor;
 
+std::string decoding_summary(const SearchOptions& o) {
+  if (o.beam <= 1) return "greedy";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "beam %d, length penalty %g", o.beam, o.length_penalty);
+  return buf;
+}
+
 double length_penalty(int length, double alpha) {
   return alpha == 0 ? 1.0 : std::pow((5.0 + length) / 6.0, alpha);
 }

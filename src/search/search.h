@@ -26,6 +26,9 @@ struct SearchOptions {
   int nbest = 1;
 };
 
+// "greedy" or "beam 5, length penalty 0.6": how outputs were made, for pages and logs.
+std::string decoding_summary(const SearchOptions& o);
+
 // GNMT length penalty ((5 + len) / 6)^alpha.
 double length_penalty(int length, double alpha);
 

@@ -122,6 +122,7 @@ class Loop {
   std::unique_ptr<Optimizer> opt_;
   std::unique_ptr<Schedule> schedule_;
   Corpus train_, valid_;
+  std::vector<GoldAlignment> valid_gold_;  // empty without data.valid_align
   LoopState s_;
   TrainResult result_;
   std::unique_ptr<DataParallel> dp_;
@@ -129,7 +130,7 @@ class Loop {
 
 json Loop::validate() {
   auto& m = *model_;
-  ForcedScores fs = score_corpus(m, valid_.examples, c_.decode.batch_size, o_.device);
+  ForcedScores fs = score_corpus(m, valid_.examples, c_.decode.batch_size, o_.device, !valid_gold_.empty());
   SearchOptions so;
   so.max_len_ratio = c_.decode.max_len_ratio;
   so.max_len_add = c_.decode.max_len_add;
@@ -155,6 +156,13 @@ json Loop::validate() {
     json bands = json::object();
     for (const auto& b : e["bands"]) bands[b["band"].get<std::string>()] = b["share"];
     v["attention_entropy_bands"] = bands;
+    if (!valid_gold_.empty()) {  // alignment quality from forced decoding, as evaluate reports it
+      json a = forced_alignment_metrics(fs.attention, valid_gold_, 0);
+      v["valid_aer"] = a["aer"];
+      v["valid_aer_shift1"] = a["aer_by_shift"]["1"];
+      v["valid_alignment_accuracy"] = a["alignment_accuracy"];
+      v["valid_alignment_accuracy_shift1"] = a["alignment_accuracy_by_shift"]["1"];
+    }
     // A fixed handful of validation sentences, so attention can be watched sharpening.
     std::vector<AttentionRecord> recs;
     for (int i = 0; i < std::min<int>(c_.train.dump_sentences, static_cast<int>(hyps.size())); ++i) {
@@ -301,6 +309,8 @@ TrainResult Loop::run() {
   valid_ = load_corpus(c_.data.valid_src, c_.data.valid_tgt, text_, c_.data.skip_empty, 0, 0, &vst);
   if (train_.examples.empty()) throw DataError(c_.data.train_src + ": no usable training pairs");
   if (valid_.examples.empty()) throw DataError(c_.data.valid_src + ": no usable validation pairs");
+  if (!c_.data.valid_align.empty())
+    valid_gold_ = gold_for_examples(c_.data.valid_align, valid_.examples);
   if (tst.empty) spdlog::warn("{}: skipped {} pairs with an empty side", c_.data.train_src, tst.empty);
   if (vst.empty) spdlog::warn("{}: skipped {} pairs with an empty side", c_.data.valid_src, vst.empty);
   if (tst.too_long)
