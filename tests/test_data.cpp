@@ -11,6 +11,7 @@
 #include "data/text_file.h"
 #include "data/toy.h"
 #include "data/vocab.h"
+#include "eval/alignment.h"
 #include "test_util.h"
 
 using namespace attn;
@@ -163,6 +164,37 @@ TEST(Toy, TranslateHasReorderingOneToManyManyToOneAndUnaligned) {
   EXPECT_TRUE(many_one);
   EXPECT_TRUE(unaligned_src);
   EXPECT_TRUE(unaligned_tgt);
+}
+
+TEST(Toy, TranslateArticlesHaveOnlyPossibleLinksToTheirNounPhrase) {
+  TempDir d;
+  auto ex = make_toy({"toy-translate", 200, 4, 12, 20, 5});
+  int articles = 0;
+  for (const auto& e : ex)
+    for (size_t j = 0; j < e.tgt.size(); ++j) {
+      if (e.tgt[j] != "the") continue;
+      ++articles;
+      for (auto [i, t] : e.align) EXPECT_NE(t, static_cast<int>(j)) << "a sure link for \"the\"";
+      // The noun it comes with (the next target word), and the adjective before that noun if any.
+      std::set<std::string> linked;
+      for (auto [i, t] : e.possible)
+        if (t == static_cast<int>(j)) linked.insert(e.src[static_cast<size_t>(i)]);
+      std::string noun = "n" + e.tgt[j + 1].substr(1);
+      ASSERT_TRUE(linked.count(noun)) << noun;
+      bool adjective = j + 2 < e.tgt.size() && e.tgt[j + 2][0] == 'J';
+      EXPECT_EQ(linked.size(), adjective ? 2u : 1u);
+      if (adjective) EXPECT_TRUE(linked.count("j" + e.tgt[j + 2].substr(1)));
+    }
+  EXPECT_GT(articles, 50);
+  // Written as "i?j", read back as possible but not sure.
+  write_toy(ex, d.path("t"));
+  auto lines = read_lines(d.path("t.align"));
+  ASSERT_EQ(lines.size(), ex.size());
+  for (size_t k = 0; k < ex.size(); ++k) {
+    GoldAlignment g = parse_pharaoh(lines[k]);
+    EXPECT_EQ(g.sure.size(), ex[k].align.size());
+    EXPECT_EQ(g.possible.size(), ex[k].align.size() + ex[k].possible.size());
+  }
 }
 
 TEST(Toy, SameSeedSameBytesAndDisjointTestSets) {

@@ -83,6 +83,21 @@ TEST(Report, HeatmapSvgHasCellsTokensEntropyAndGold) {
   EXPECT_NE(svg.find("rgb(0,0,255)"), std::string::npos);  // weight 1 is darkest
   EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);  // possible link dashed
   EXPECT_NE(svg.find(">0.33<"), std::string::npos);         // entropy of row 2 (0.9/0.1)
+  EXPECT_NE(svg.find("viewBox=\"0 0 "), std::string::npos);  // scales as a whole
+  EXPECT_NE(svg.find("fill=\"url(#wbar)\""), std::string::npos);  // colour bar
+  EXPECT_NE(svg.find("source \xE2\x86\x92"), std::string::npos);   // axis titles
+  EXPECT_NE(svg.find("target \xE2\x86\x92"), std::string::npos);
+}
+
+TEST(Report, HeatmapMarginsGrowWithTheLongestLabels) {
+  auto width_of = [](const std::string& svg) { return std::stoi(svg.substr(svg.find("width=\"") + 7)); };
+  auto height_of = [](const std::string& svg) { return std::stoi(svg.substr(svg.find("height=\"") + 8)); };
+  AttentionRecord r = record(), longer = record();
+  longer.tgt[0] = std::string(40, 'x');
+  longer.src[0] = std::string(30, 'y');
+  std::string a = heatmap_svg(r), b = heatmap_svg(longer);
+  EXPECT_GE(width_of(b) - width_of(a), 35 * 6);   // the target labels' margin
+  EXPECT_GE(height_of(b) - height_of(a), 25 * 5);  // the turned source labels' margin
 }
 
 TEST(Report, AlignmentJsonLine) {

@@ -49,8 +49,11 @@ ToyExample permutation_task(const std::string& task, Rng& rng, int len, int voca
 }
 
 // A tiny language pair whose alignments are not the identity:
-//   "jA nB"  -> "the NB JA"   adjective after noun (reordering), "the" unaligned
-//   "nB"     -> "the NB"
+//   "jA nB"  -> "the NB JA"   adjective after noun (reordering)
+//   "nB"     -> "the NB"      the source has no article: "the" gets only
+//                             possible links, to every word of its noun
+//                             phrase (as annotators mark a word without a
+//                             counterpart), no sure one
 //   "vC"     -> "VC"          one-to-one
 //   "cD"     -> "CDx CDy"     one-to-many (compounds split)
 //   "pE qE"  -> "PQE"         many-to-one (idioms merge)
@@ -59,11 +62,13 @@ ToyExample translate_task(Rng& rng, int len, int vocab) {
   ToyExample ex;
   int k = std::max(2, vocab / 5);  // words per class
   int tgt = 0;
-  auto add = [&](std::vector<std::string> s, std::vector<std::string> t, std::vector<std::pair<int, int>> a) {
+  auto add = [&](std::vector<std::string> s, std::vector<std::string> t, std::vector<std::pair<int, int>> a,
+                 std::vector<std::pair<int, int>> maybe = {}) {
     int s0 = static_cast<int>(ex.src.size());
     for (auto& x : s) ex.src.push_back(x);
     for (auto& x : t) ex.tgt.push_back(x);
     for (auto [i, j] : a) ex.align.emplace_back(s0 + i, tgt + j);
+    for (auto [i, j] : maybe) ex.possible.emplace_back(s0 + i, tgt + j);
     tgt += static_cast<int>(t.size());
   };
   while (static_cast<int>(ex.src.size()) < len) {
@@ -72,13 +77,13 @@ ToyExample translate_task(Rng& rng, int len, int vocab) {
     int w = rng.uniform(0, k - 1);
     std::string n = std::to_string(w);
     switch (kind) {
-      case 0: add({"n" + n}, {"the", "N" + n}, {{0, 1}}); break;
+      case 0: add({"n" + n}, {"the", "N" + n}, {{0, 1}}, {{0, 0}}); break;
       case 1: add({"v" + n}, {"V" + n}, {{0, 0}}); break;
       case 2: add({"c" + n}, {"C" + n + "x", "C" + n + "y"}, {{0, 0}, {0, 1}}); break;
       case 3: add({"de"}, {}, {}); break;
       case 4: {
         std::string a = std::to_string(rng.uniform(0, k - 1));
-        add({"j" + a, "n" + n}, {"the", "N" + n, "J" + a}, {{1, 1}, {0, 2}});
+        add({"j" + a, "n" + n}, {"the", "N" + n, "J" + a}, {{1, 1}, {0, 2}}, {{0, 0}, {1, 0}});
         break;
       }
       default: add({"p" + n, "q" + n}, {"PQ" + n}, {{0, 0}, {1, 0}}); break;
@@ -127,6 +132,7 @@ void write_toy(const std::vector<ToyExample>& ex, const std::string& prefix) {
     tgt += join(e.tgt) + "\n";
     std::string a;
     for (auto [i, j] : e.align) a += (a.empty() ? "" : " ") + std::to_string(i) + "-" + std::to_string(j);
+    for (auto [i, j] : e.possible) a += (a.empty() ? "" : " ") + std::to_string(i) + "?" + std::to_string(j);
     align += a + "\n";
   }
   write_file_atomic(prefix + ".src", src);

@@ -10,7 +10,8 @@ namespace attn {
 
 struct ToyExample {
   std::vector<std::string> src, tgt;
-  std::vector<std::pair<int, int>> align;  // (source index, target index)
+  std::vector<std::pair<int, int>> align;     // sure links (source index, target index)
+  std::vector<std::pair<int, int>> possible;  // possible-only links, written "i?j"
 };
 
 struct ToySpec {
@@ -26,7 +27,8 @@ struct ToySpec {
 // (joined with spaces) are never produced: test sets disjoint from training.
 std::vector<ToyExample> make_toy(const ToySpec& spec, const std::unordered_set<std::string>* exclude = nullptr);
 
-// Write PREFIX.src, PREFIX.tgt, PREFIX.align (Pharaoh "i-j", source first).
+// Write PREFIX.src, PREFIX.tgt, PREFIX.align (Pharaoh: "i-j" sure, "i?j"
+// possible, source first).
 void write_toy(const std::vector<ToyExample>& ex, const std::string& prefix);
 
 // The token for symbol i: a..z, then a1..z1, ...

@@ -34,24 +34,46 @@ std::string fmt(double v, int prec = 3) {
 }  // namespace
 
 std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
-  const int cell = 22, left = 110, top = 100, right = 70;
+  const int cell = 22;
   auto w = r.weights.to(torch::kDouble).contiguous();
   int64_t T = w.size(0), S = w.size(1);
   auto a = w.accessor<double, 2>();
   auto h = row_entropies(w);
-  int width = left + static_cast<int>(S) * cell + right, height = top + static_cast<int>(T) * cell + 10;
+  // Margins from the longest labels (about 6.5 px a character at 11 px;
+  // source labels are turned 60 degrees), so long tokens are not cut.
+  size_t src_chars = 1, tgt_chars = 1;
+  for (const auto& t : r.src) src_chars = std::max(src_chars, t.size());
+  for (const auto& t : r.tgt) tgt_chars = std::max(tgt_chars, t.size());
+  const int title_h = title.empty() ? 0 : 20;
+  const int left = 30 + static_cast<int>(6.5 * static_cast<double>(tgt_chars));
+  const int top = title_h + 34 + static_cast<int>(5.7 * static_cast<double>(std::min<size_t>(src_chars, 40)));
+  const int bar_x = left + static_cast<int>(S) * cell + 58, right = 110;
+  int width = std::max(left + static_cast<int>(S) * cell + right,
+                       title.empty() ? 0 : 12 + static_cast<int>(6.5 * static_cast<double>(title.size())));
+  int height = top + std::max(static_cast<int>(T) * cell, 120) + 12;
   std::ostringstream o;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-    << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
+    << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   if (!title.empty()) o << "<text x=\"4\" y=\"14\" font-weight=\"bold\">" << xml_escape(title) << "</text>\n";
+  // Axis titles: the source runs across, the output down.
+  o << "<text x=\"" << left << "\" y=\"" << title_h + 14 << "\" fill=\"#555\">source \xE2\x86\x92</text>\n"
+    << "<text transform=\"translate(12," << top + 4 << ") rotate(90)\" fill=\"#555\">target \xE2\x86\x92</text>\n";
+  // Colour bar: weight 0 (white) to 1 (dark blue), the scale of every cell.
+  o << "<defs><linearGradient id=\"wbar\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
+       "<stop offset=\"1\" stop-color=\"rgb(0,0,255)\"/></linearGradient></defs>\n"
+    << "<rect x=\"" << bar_x << "\" y=\"" << top << "\" width=\"12\" height=\"100\" fill=\"url(#wbar)\" stroke=\"#999\"/>\n";
+  for (int k = 0; k <= 2; ++k)
+    o << "<text x=\"" << bar_x + 16 << "\" y=\"" << top + 100 - 50 * k + 4 << "\" fill=\"#555\">" << fmt(0.5 * k, 1)
+      << "</text>\n";
+  o << "<text x=\"" << bar_x - 2 << "\" y=\"" << top - 6 << "\" fill=\"#555\">weight</text>\n";
   for (int64_t s = 0; s < S; ++s) {
     std::string tok = s < static_cast<int64_t>(r.src.size()) ? r.src[s] : "";
     int x = left + static_cast<int>(s) * cell + cell / 2;
     o << "<text transform=\"translate(" << x << "," << top - 6 << ") rotate(-60)\">" << xml_escape(tok)
       << "</text>\n";
   }
-  o << "<text x=\"" << left + S * cell + 6 << "\" y=\"" << top - 6 << "\" fill=\"#555\">H (nats)</text>\n";
+  o << "<text x=\"" << left + S * cell + 4 << "\" y=\"" << top - 6 << "\" fill=\"#555\">H (nats)</text>\n";
   for (int64_t t = 0; t < T; ++t) {
     int y = top + static_cast<int>(t) * cell;
     std::string tok = t < static_cast<int64_t>(r.tgt.size()) ? r.tgt[t] : "";
