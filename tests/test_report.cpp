@@ -7,6 +7,7 @@
 
 #include "data/text_file.h"
 #include "report/attention_record.h"
+#include "report/compare_page.h"
 #include "report/svg.h"
 #include "test_util.h"
 
@@ -114,6 +115,67 @@ TEST(Report, LinePlot) {
   std::string svg = line_plot_svg("t", "x", "y", {{"m1", {1, 2}, {0.5, 1}}, {"m2", {1, 2}, {0, 0.2}}}, 0, 1);
   EXPECT_EQ(svg.find("<polyline", svg.find("<polyline") + 1) != std::string::npos, true);
   EXPECT_NE(svg.find(">m2<"), std::string::npos);
+}
+
+namespace {
+// Two models over four sentences of growing length (references "w0", "w0 w1", ...): the first model is
+// wrong on #1 only, the second (no attention, like the bottleneck) on #1 and #3.
+std::vector<PageModel> two_models(std::vector<std::vector<std::string>>& refs) {
+  std::vector<PageModel> ms = {{"att", "bahdanau, additive attention", {}}, {"base", "bottleneck (no attention)", {}}};
+  refs.clear();
+  for (int i = 0; i < 4; ++i) {
+    std::vector<std::string> ref;
+    for (int k = 0; k <= i; ++k) ref.push_back("w" + std::to_string(k));
+    refs.push_back(ref);
+    for (size_t m = 0; m < 2; ++m) {
+      AttentionRecord r;
+      r.id = i;
+      r.src = ref;
+      r.src.push_back("</s>");
+      r.tgt = ref;
+      if (i == 1 || (m == 1 && i == 3)) r.tgt.back() = "bad";
+      if (m == 0) r.weights = torch::full({static_cast<int64_t>(r.tgt.size()), static_cast<int64_t>(r.src.size())},
+                                          1.0f / static_cast<float>(r.src.size()));
+      ms[m].records.push_back(r);
+    }
+  }
+  return ms;
+}
+}  // namespace
+
+TEST(Report, ComparisonPicksDisagreementsAndFailuresFirst) {
+  std::vector<std::vector<std::string>> refs;
+  auto ms = two_models(refs);
+  // #3: one right, one wrong (a disagreement); #1: both wrong (a failure); then the length spread.
+  EXPECT_EQ(pick_comparison_sentences(ms, refs, 2), (std::vector<size_t>{1, 3}));
+  EXPECT_EQ(pick_comparison_sentences(ms, refs, 1), (std::vector<size_t>{3}));
+  EXPECT_EQ(pick_comparison_sentences(ms, refs, 10).size(), 4u);  // never more than there are
+  EXPECT_TRUE(pick_comparison_sentences(ms, refs, 0).empty());
+}
+
+TEST(Report, ComparisonPageHasAnIndexAndOneRowPerSentenceWithEveryModel) {
+  std::vector<std::vector<std::string>> refs;
+  auto ms = two_models(refs);
+  std::string html = comparison_html("cmp", ms, refs, {1, 3});
+  size_t index_end = html.find("</table>");
+  ASSERT_NE(index_end, std::string::npos);
+  std::string index = html.substr(0, index_end);
+  EXPECT_NE(index.find("href=\"#s1\""), std::string::npos);
+  EXPECT_NE(index.find("href=\"#s3\""), std::string::npos);
+  EXPECT_EQ(index.find("href=\"#s2\""), std::string::npos);
+  // Row #3: the first model right, the second wrong, its last token marked.
+  size_t row3 = html.find("id=\"s3\"");
+  ASSERT_NE(row3, std::string::npos);
+  std::string r3 = html.substr(row3);
+  EXPECT_NE(r3.find("att <span class=\"ok\">right"), std::string::npos);
+  EXPECT_NE(r3.find("base <span class=\"bad\">wrong"), std::string::npos);
+  EXPECT_NE(r3.find("w0 w1 w2 <span class=\"wrong\">bad</span>"), std::string::npos);
+  EXPECT_NE(r3.find("<td>reference</td><td>w0 w1 w2 w3</td>"), std::string::npos);
+  // One map per row for the model with attention, none for the other.
+  size_t maps = 0;
+  for (size_t p = html.find("<svg"); p != std::string::npos; p = html.find("<svg", p + 1)) ++maps;
+  EXPECT_EQ(maps, 2u);
+  EXPECT_NE(html.find("bottleneck (no attention)"), std::string::npos);  // models named
 }
 
 TEST(Report, AttentionPageRendersInHeadlessChromium) {

@@ -67,8 +67,7 @@ void AlignAccuracyCounts::add(const AlignPairs& hyp, const GoldAlignment& gold) 
   std::set<int> linked;  // target words with a gold link
   for (auto [i, j] : gold.possible) linked.insert(j);
   words += static_cast<long>(linked.size());
-  for (const auto& l : hyp)
-    if (linked.count(l.second) && gold.possible.count(l)) ++correct;  // one hard link per word at most
+  for (const auto& l : hyp) correct += static_cast<long>(gold.possible.count(l));  // one hard link per word at most
 }
 
 nlohmann::json forced_alignment_metrics(const std::vector<torch::Tensor>& attention,

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "data/text_file.h"
+#include "report/compare_page.h"
 #include "report/svg.h"
 
 namespace attn {
@@ -24,18 +25,6 @@ std::string f2(double v, int p = 2) {
 double bucket_mid(const std::string& k) {
   auto d = k.find('-');
   return (std::stod(k.substr(0, d)) + std::stod(k.substr(d + 1))) / 2.0;
-}
-
-// A spread of sentence lengths: evenly spaced through the length order.
-std::vector<size_t> pick_examples(const std::vector<AttentionRecord>& recs, int n) {
-  std::vector<size_t> idx(recs.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return recs[a].src.size() < recs[b].src.size(); });
-  std::vector<size_t> out;
-  if (recs.empty() || n <= 0) return out;
-  size_t k = std::min<size_t>(static_cast<size_t>(n), recs.size());
-  for (size_t i = 0; i < k; ++i) out.push_back(idx[k == 1 ? 0 : i * (idx.size() - 1) / (k - 1)]);
-  return out;
 }
 
 }  // namespace
@@ -58,7 +47,7 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   json results = {{"models", json::array()}, {"test_src", base.data.test_src}};
   json entropy = json::object();
   std::vector<Series> acc_series, bleu_series;
-  std::vector<HeatmapSection> sections;
+  std::vector<PageModel> page;
   for (const auto& m : models) {
     json r = {{"name", m.name},
               {"type", m.config.model.type},
@@ -83,10 +72,8 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
       json e = m.test["attention_entropy"];
       e["over_training"] = entropy_over_training(m.metrics_path);
       entropy[m.name] = e;
-      HeatmapSection sec{m.name + " (" + m.config.model.attention.score + ")", {}};
-      for (size_t i : pick_examples(m.records, base.output.dump_attention)) sec.records.push_back(m.records[i]);
-      sections.push_back(sec);
     }
+    page.push_back({m.name, model_summary(m.config.model), m.records});
   }
   namespace fs = std::filesystem;
   fs::create_directories(dir);
@@ -97,11 +84,17 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
                                   acc_series, 0.0, 1.0));
   write_file_atomic(dir + "/bleu_vs_length.svg",
                     line_plot_svg("BLEU vs source length (test)", "source length", "BLEU", bleu_series, 0.0, 100.0));
-  write_file_atomic(dir + "/attention.html", attention_html("attn compare: attention on test sentences", sections));
-  for (const auto& sec : sections)
-    for (const auto& r : sec.records)
-      write_file_atomic(dir + "/svg/" + sec.heading.substr(0, sec.heading.find(' ')) + "-" + std::to_string(r.id) + ".svg",
-                        heatmap_svg(r, sec.heading + " #" + std::to_string(r.id)));
+  // One row per sentence, the models side by side (every model decodes the same test corpus).
+  const auto& refs = models.empty() ? std::vector<std::vector<std::string>>{} : models.front().references;
+  std::vector<size_t> show = pick_comparison_sentences(page, refs, base.output.dump_attention);
+  write_file_atomic(dir + "/attention.html",
+                    comparison_html("attn compare: test sentences of " + base.data.test_src + ", greedy", page, refs,
+                                    show));
+  for (const auto& m : page)
+    for (size_t i : show)
+      if (i < m.records.size() && m.records[i].weights.defined() && m.records[i].weights.numel() > 0)
+        write_file_atomic(dir + "/svg/" + m.name + "-" + std::to_string(i) + ".svg",
+                          heatmap_svg(m.records[i], m.name + " (" + m.summary + ") #" + std::to_string(i)));
 
   // report.md
   std::ostringstream md;

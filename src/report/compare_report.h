@@ -15,6 +15,7 @@ struct ModelResult {
   nlohmann::json summary;  // from training: steps, seconds, tokens/s, parameters
   nlohmann::json test;     // evaluate_model metrics
   std::vector<AttentionRecord> records;
+  std::vector<std::vector<std::string>> references;  // test references as this model's tokens, corpus order
   std::string metrics_path;  // the model's metrics.jsonl
 };
 

@@ -72,6 +72,7 @@ json finish_compare(const ComparePlan& plan) {
     m.summary = summary;
     m.test = rep.metrics;
     m.records = std::move(rep.records);
+    m.references = test.tgt_tokens;
     m.metrics_path = run + "/metrics.jsonl";
     write_alignments_jsonl(run + "/test_alignments.jsonl",
                            ck.model->decoder->has_attention() ? m.records : std::vector<AttentionRecord>{});
