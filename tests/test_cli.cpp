@@ -218,6 +218,12 @@ TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
   std::string svg = read_file(d.path("out/accuracy_vs_length.svg"));
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_NE(read_file(d.path("out/attention.html")).find("<rect"), std::string::npos);
+  // report.md explains itself: task, budget, the checkpoint scored, definitions, plots.
+  std::string md = read_file(d.path("out/report.md"));
+  for (const char* s : {"the synthetic `reverse` task", "at most 400 updates of 32 sentences", "validation exact_match",
+                        "**Decoding**: greedy", "| scored |", "best @ ", "**EM a-b**",
+                        "![exact match against source length](accuracy_vs_length.svg)"})
+    EXPECT_NE(md.find(s), std::string::npos) << s;
   // The report can be rebuilt from the trained models alone.
   std::filesystem::remove(d.path("out/results.json"));
   auto again = run_attn("--log-level warn compare --report-only --config " + d.path("c.json") + " --out " + d.path("out"));

@@ -21,6 +21,16 @@ std::string f2(double v, int p = 2) {
   return b;
 }
 
+// What a toy task asks, in a few words.
+std::string toy_task_meaning(const std::string& task) {
+  if (task == "copy") return "output the source unchanged";
+  if (task == "reverse") return "output the source symbols in reverse order";
+  if (task == "sort") return "output the source symbols sorted";
+  if (task == "toy-translate")
+    return "a tiny language pair: adjectives move behind nouns, compounds split, idioms merge, articles appear";
+  return task;
+}
+
 // Midpoint of a "11-20" bucket, for plotting.
 double bucket_mid(const std::string& k) {
   auto d = k.find('-');
@@ -56,6 +66,8 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
               {"train_steps", m.summary.value("steps", 0)},
               {"train_seconds", m.summary.value("train_seconds", 0.0)},
               {"tokens_per_sec", m.summary.value("tokens_per_sec", 0.0)},
+              {"checkpoint", m.checkpoint},
+              {"checkpoint_step", m.checkpoint_step},
               {"test", m.test}};
     results["models"].push_back(r);
     Series acc{m.name, {}, {}}, bl{m.name, {}, {}};
@@ -96,15 +108,51 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
         write_file_atomic(dir + "/svg/" + m.name + "-" + std::to_string(i) + ".svg",
                           heatmap_svg(m.records[i], m.name + " (" + m.summary + ") #" + std::to_string(i)));
 
-  // report.md
+  // report.md: readable without knowing attn.
+  const auto& t = base.data.toy;
+  const auto& tr = base.train;
   std::ostringstream md;
-  md << "# attn compare\n\nTest set: `" << base.data.test_src << "`\n\n## Summary\n\n" << compare_table(results)
-     << "\nexact: exact match; tok acc: positional token accuracy; H: mean attention entropy per target step; "
-        "AER: alignment error rate of the argmax of the attention against the gold alignments, the attention "
-        "taken from forced decoding of the reference (teacher forcing), so every gold link meets the row of its own "
-        "word whatever the model outputs; AER+1: the same reading the attention row of the next step (what a "
-        "decoder looks at after emitting the word); align acc: share of target words whose argmax is a gold link "
-        "(row t, and row t+1 in brackets).\n\n";
+  md << "# attn compare\n\n";
+  if (!t.task.empty())
+    md << "**Task**: the synthetic `" << t.task << "` task (" << toy_task_meaning(t.task) << "): " << t.n_train
+       << " training pairs with sources of " << t.min_len << "-" << t.max_len << " symbols, " << t.n_test
+       << " test sentences of " << t.test_min_len << "-" << t.test_max_len << " (none seen in training), "
+       << t.vocab << " symbols.\n\n";
+  else
+    md << "**Data**: trained on `" << base.data.train_src << "` / `" << base.data.train_tgt << "`, tested on `"
+       << base.data.test_src << "`.\n\n";
+  md << "**Budget**: every model trains with the same data, optimiser (" << tr.optimizer << ", lr " << tr.lr
+     << ") and budget: at most " << tr.max_steps << " updates of " << base.data.batch_size << " sentences"
+     << (tr.max_minutes > 0 ? ", and at most " + f2(tr.max_minutes, 0) + " minutes" : std::string()) << ", validated every "
+     << tr.valid_every << " updates.\n\n"
+     << "**Which checkpoint is scored**: each model's best checkpoint by validation " << tr.metric
+     << " (the `scored` column gives its update; a model may have trained past it without improving).\n\n"
+     << "**Decoding**: greedy, at most " << base.decode.max_len_ratio << " x source length + "
+     << base.decode.max_len_add << " output tokens.\n\n## Summary\n\n"
+     << compare_table(results)
+     << "\n### What the columns mean\n\n"
+        "- **params**: trainable parameters. **steps**: updates trained; **scored**: the checkpoint scored.\n"
+        "- **train s**: seconds spent in updates (validation excluded); **tok/s**: target tokens per second of "
+        "update time.\n"
+        "- **exact**: share of test sentences whose output equals the reference; **tok acc**: share of reference "
+        "tokens matched at their position; **BLEU**: corpus BLEU as sacreBLEU computes it (13a tokenisation, exp "
+        "smoothing).\n"
+        "- **H (nats)**: mean entropy -sum a log a of the attention per output step, natural log: 0 puts all weight "
+        "on one source position, log m spreads it evenly over m.\n"
+        "- **AER**: alignment error rate (Och & Ney 2003; 0 is perfect) of the argmax of each row of attention "
+        "against the gold links, the attention taken from forced decoding of the reference (teacher forcing), so "
+        "every gold link meets the row of its own word whatever the model outputs; **AER+1** reads the row of the "
+        "next step (a decoder whose query is its previous state looks at a word while emitting the next); **align "
+        "acc**: share of reference words with a gold link whose argmax is one of them (row t, and row t+1 in "
+        "brackets).\n"
+        "- **EM a-b**: exact match of the test sentences whose source length lies in that ten-wide bucket (the "
+        "test set's lengths start at "
+     << (t.task.empty() ? std::string("its shortest sentence") : std::to_string(t.test_min_len))
+     << ", so the first bucket may hold fewer lengths than its name).\n\n"
+        "## Plots\n\n![exact match against source length](accuracy_vs_length.svg)\n\n"
+        "![BLEU against source length](bleu_vs_length.svg)\n\n"
+        "`attention.html` compares the models sentence by sentence (outputs, wrong tokens, attention maps side by "
+        "side); `svg/` holds the same maps one file each.\n\n";
   for (const auto& r : results["models"]) {
     md << "## " << r["name"].get<std::string>() << "\n\n| source length | sentences | exact match | token accuracy | BLEU |\n"
        << "|---|---|---|---|---|\n";
@@ -132,14 +180,17 @@ std::string compare_table(const json& results) {
     return std::stoi(a) < std::stoi(b);
   });
   std::ostringstream o;
-  o << "| model | params | steps | train s | tok/s | exact | tok acc | BLEU | H (nats) | AER | AER+1 | align acc |";
+  o << "| model | params | steps | scored | train s | tok/s | exact | tok acc | BLEU | H (nats) | AER | AER+1 | align acc |";
   for (const auto& k : buckets) o << " EM " << k << " |";
-  o << "\n|---|---|---|---|---|---|---|---|---|---|---|---|";
+  o << "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   for (size_t i = 0; i < buckets.size(); ++i) o << "---|";
   o << "\n";
   for (const auto& r : results["models"]) {
     const json& t = r["test"];
-    o << "| " << r["name"].get<std::string>() << " | " << r["parameters"] << " | " << r["train_steps"] << " | "
+    std::string scored = r.value("checkpoint", std::string());
+    scored = scored.empty() ? "-" : scored.substr(0, scored.find('.')) + " @ " + std::to_string(r.value("checkpoint_step", 0));
+    o << "| " << r["name"].get<std::string>() << " | " << r["parameters"] << " | " << r["train_steps"] << " | " << scored
+      << " | "
       << f2(r["train_seconds"].get<double>(), 0) << " | " << f2(r["tokens_per_sec"].get<double>(), 0) << " | "
       << f2(t["exact_match"].get<double>(), 3) << " | " << f2(t["token_accuracy"].get<double>(), 3) << " | "
       << f2(t["bleu"].get<double>()) << " | "

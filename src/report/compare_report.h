@@ -17,6 +17,8 @@ struct ModelResult {
   std::vector<AttentionRecord> records;
   std::vector<std::vector<std::string>> references;  // test references as this model's tokens, corpus order
   std::string metrics_path;  // the model's metrics.jsonl
+  std::string checkpoint;    // what was evaluated: "best.ckpt" or "last.ckpt"
+  int64_t checkpoint_step = 0;
 };
 
 // Writes results.json, report.md, accuracy_vs_length.svg, bleu_vs_length.svg,

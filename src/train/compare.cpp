@@ -26,6 +26,7 @@ ComparePlan plan_compare(const Config& c0, const std::string& out_dir) {
   ComparePlan p;
   p.out_dir = out_dir;
   p.base = materialise_toy_data(c0, out_dir);
+  p.toy = p.base.data.toy;        // for the report's description of the task
   p.base.data.toy.task.clear();  // models read the files written once above
   if (p.base.data.test_src.empty())
     throw ConfigError({"data.test_src: compare needs a test set (or data.toy.task)"});
@@ -73,12 +74,16 @@ json finish_compare(const ComparePlan& plan) {
     m.test = rep.metrics;
     m.records = std::move(rep.records);
     m.references = test.tgt_tokens;
+    m.checkpoint = fs::path(ck_path).filename().string();
+    m.checkpoint_step = ck.trainer_state.value("step", int64_t{0});
     m.metrics_path = run + "/metrics.jsonl";
     write_alignments_jsonl(run + "/test_alignments.jsonl",
                            ck.model->decoder->has_attention() ? m.records : std::vector<AttentionRecord>{});
     models.push_back(std::move(m));
   }
-  return write_compare_report(plan.out_dir, base, models);
+  Config described = base;
+  described.data.toy = plan.toy;  // the report says which task the files hold
+  return write_compare_report(plan.out_dir, described, models);
 }
 
 }  // namespace attn

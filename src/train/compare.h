@@ -13,6 +13,7 @@ namespace attn {
 struct ComparePlan {
   std::string out_dir;
   Config base;  // data resolved to files under out_dir/data
+  ToyConfig toy;  // the toy task those files hold (task empty: files given by the user)
   struct Entry {
     std::string name;
     Config config;  // model from the entry, output.run_dir = out_dir/models/NAME
