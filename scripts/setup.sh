@@ -47,7 +47,8 @@ mkdir -p "$cache"
 probe=$cache/attn-blas-probe
 srcs=("$top/src/blas/blas_probe.cpp" "$top/src/blas/probe_main.cpp")
 if [ ! -x "$probe" ] || [ -n "$(find "${srcs[@]}" "$top/src/blas/blas_probe.h" -newer "$probe" 2>/dev/null)" ]; then
-  g++ -O2 -std=c++17 -I"$top/src" "${srcs[@]}" -ldl -o "$probe.tmp" && mv "$probe.tmp" "$probe"
+  g++ -O2 -std=c++17 -I"$top/src" "${srcs[@]}" -ldl -o "$probe.tmp" || { echo "setup: cannot build the BLAS probe" >&2; exit 1; }
+  mv "$probe.tmp" "$probe"
 fi
 alt=libblas.so.3-$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 key=$(grep -m4 -E '^(vendor_id|cpu family|model|model name)\s' /proc/cpuinfo | tr -s ' \t\n' ' ')

@@ -129,10 +129,9 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       std::printf("chrF2 = %.2f | perplexity %.3f | exact match %.3f | token accuracy %.3f\n", m["chrf"].get<double>(),
                   m["perplexity"].get<double>(), m["exact_match"].get<double>(), m["token_accuracy"].get<double>());
       if (m.contains("attention_entropy"))
-        std::printf("attention entropy: mean %.3f nats, %.3f of log m%s\n",
+        std::printf("attention entropy: mean %.3f nats, %.3f of log m\n",
                     m["attention_entropy"]["nats"]["mean"].get<double>(),
-                    m["attention_entropy"]["normalised"]["mean"].get<double>(),
-                    "");
+                    m["attention_entropy"]["normalised"]["mean"].get<double>());
       if (m.contains("aer"))  // forced decoding of the reference: rows are the reference's words
         std::printf("alignment (forced decoding, row t / t+1): AER %.3f / %.3f, accuracy %.3f / %.3f\n",
                     m["aer_by_shift"]["0"].get<double>(), m["aer_by_shift"]["1"].get<double>(),
