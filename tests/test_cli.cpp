@@ -205,7 +205,9 @@ TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
   auto r = run_attn("--log-level warn compare --config " + d.path("c.json") + " --out " + d.path("out"));
   ASSERT_EQ(r.code, 0) << r.err << r.out;
   for (const char* f : {"results.json", "report.md", "accuracy_vs_length.svg", "bleu_vs_length.svg", "attention.html",
-                        "entropy.json", "models/bahdanau/test_alignments.jsonl"})
+                        "entropy.json", "models/bahdanau/test_alignments.jsonl", "loss_over_training.svg",
+                        "entropy_over_training.svg", "entropy_vs_length.svg", "models/bahdanau/loss.svg",
+                        "models/bahdanau/valid_attention.html"})
     EXPECT_TRUE(std::filesystem::exists(d.path(std::string("out/") + f))) << f;
   auto res = json::parse(read_file(d.path("out/results.json")));
   EXPECT_TRUE(json::parse(read_file(d.path("out/entropy.json"))).is_object());
@@ -222,7 +224,8 @@ TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
   std::string md = read_file(d.path("out/report.md"));
   for (const char* s : {"the synthetic `reverse` task", "at most 400 updates of 32 sentences", "validation exact_match",
                         "**Decoding**: greedy", "| scored |", "best @ ", "**EM a-b**",
-                        "![exact match against source length](accuracy_vs_length.svg)"})
+                        "![exact match against source length](accuracy_vs_length.svg)",
+                        "![attention entropy over training](entropy_over_training.svg)"})
     EXPECT_NE(md.find(s), std::string::npos) << s;
   // The report can be rebuilt from the trained models alone.
   std::filesystem::remove(d.path("out/results.json"));

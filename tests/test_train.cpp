@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "data/text_file.h"
+#include "report/training_plots.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -153,4 +154,35 @@ TEST(Trainer, EarlyStoppingWorksWithoutKeptCheckpoints) {
   EXPECT_TRUE(r.early_stopped);
   EXPECT_EQ(r.steps, 30);  // validations at 10 (best), 20 and 30 (no better)
   EXPECT_FALSE(std::filesystem::exists(d.path("checkpoints/best.ckpt")));
+}
+
+TEST(Trainer, TrainLossAtEveryLogStepAndTrainingPlotsInTheRunDirectory) {
+  TempDir d;
+  Config c = toy_config(d.path());
+  c.train.log_every = 3;  // log steps 3, 6, 9 before the validation at 10; 12 ... 18 before 20
+  c.train.max_steps = 20;
+  TrainOptions o;
+  o.run_dir = d.path();
+  train(c, o);
+  auto m = metrics(d.path());
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0]["train_loss_curve"]["step"], json({3, 6, 9}));
+  EXPECT_EQ(m[1]["train_loss_curve"]["step"], json({12, 15, 18}));
+  for (const auto& l : m[1]["train_loss_curve"]["train_loss"]) EXPECT_GT(l.get<double>(), 0.0);
+  // The curves the plots read: train loss at the six log steps, validation loss and entropy at 10 and 20.
+  TrainingCurves tc = read_training_curves(d.path("metrics.jsonl"));
+  EXPECT_EQ(tc.train_loss.x, (std::vector<double>{3, 6, 9, 12, 15, 18}));
+  EXPECT_EQ(tc.valid_loss.x, (std::vector<double>{10, 20}));
+  EXPECT_EQ(tc.entropy.y.size(), 2u);
+  EXPECT_EQ(tc.bands.size(), 4u);
+  for (const char* f : {"loss.svg", "entropy.svg", "entropy_bands.svg", "valid_attention.html"})
+    EXPECT_TRUE(std::filesystem::exists(d.path(f))) << f;
+  // Two tracked sentences (dump_sentences), each drawn at both validations.
+  std::string html = read_file(d.path("valid_attention.html"));
+  EXPECT_NE(html.find("validation sentence #0"), std::string::npos);
+  EXPECT_NE(html.find("validation sentence #1"), std::string::npos);
+  size_t maps = 0;
+  for (size_t p = html.find("<svg"); p != std::string::npos; p = html.find("<svg", p + 1)) ++maps;
+  EXPECT_EQ(maps, 4u);
+  EXPECT_NE(html.find("update 20"), std::string::npos);
 }

@@ -7,6 +7,7 @@
 
 #include "data/text_file.h"
 #include "report/compare_page.h"
+#include "report/training_plots.h"
 #include "report/svg.h"
 
 namespace attn {
@@ -56,7 +57,7 @@ json entropy_over_training(const std::string& path) {
 json write_compare_report(const std::string& dir, const Config& base, const std::vector<ModelResult>& models) {
   json results = {{"models", json::array()}, {"test_src", base.data.test_src}};
   json entropy = json::object();
-  std::vector<Series> acc_series, bleu_series;
+  std::vector<Series> acc_series, bleu_series, valid_loss, entropy_steps, entropy_len;
   std::vector<PageModel> page;
   for (const auto& m : models) {
     json r = {{"name", m.name},
@@ -80,6 +81,19 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
     }
     acc_series.push_back(acc);
     bleu_series.push_back(bl);
+    // Training dynamics side by side: each model's own curves under its name.
+    TrainingCurves tc = read_training_curves(m.metrics_path);
+    tc.valid_loss.name = tc.entropy.name = m.name;
+    if (!tc.valid_loss.x.empty()) valid_loss.push_back(tc.valid_loss);
+    if (!tc.entropy.x.empty()) entropy_steps.push_back(tc.entropy);
+    if (m.test.contains("attention_entropy")) {
+      Series el{m.name, {}, {}};
+      for (const auto& b : m.test["attention_entropy"]["by_source_length"]) {
+        el.x.push_back(bucket_mid(b["src_len"].get<std::string>()));
+        el.y.push_back(b["mean"].get<double>());
+      }
+      entropy_len.push_back(el);
+    }
     if (m.test.contains("attention_entropy")) {
       json e = m.test["attention_entropy"];
       e["over_training"] = entropy_over_training(m.metrics_path);
@@ -96,6 +110,21 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
                                   acc_series, 0.0, 1.0));
   write_file_atomic(dir + "/bleu_vs_length.svg",
                     line_plot_svg("BLEU vs source length (test)", "source length", "BLEU", bleu_series, 0.0, 100.0));
+  auto top = [](const std::vector<Series>& ss) {
+    double m = 0.1;
+    for (const auto& s : ss)
+      for (double y : s.y) m = std::max(m, y);
+    return m * 1.05;
+  };
+  write_file_atomic(dir + "/loss_over_training.svg",
+                    line_plot_svg("Validation loss over training", "update", "loss (nats per token)", valid_loss, 0.0,
+                                  top(valid_loss)));
+  write_file_atomic(dir + "/entropy_over_training.svg",
+                    line_plot_svg("Mean attention entropy on validation over training", "update", "H (nats)",
+                                  entropy_steps, 0.0, top(entropy_steps)));
+  write_file_atomic(dir + "/entropy_vs_length.svg",
+                    line_plot_svg("Mean attention entropy vs source length (test, greedy)", "source length",
+                                  "H (nats)", entropy_len, 0.0, top(entropy_len)));
   // One row per sentence, the models side by side (every model decodes the same test corpus).
   const auto& refs = models.empty() ? std::vector<std::vector<std::string>>{} : models.front().references;
   std::vector<size_t> show = pick_comparison_sentences(page, refs, base.output.dump_attention);
@@ -151,6 +180,12 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
      << ", so the first bucket may hold fewer lengths than its name).\n\n"
         "## Plots\n\n![exact match against source length](accuracy_vs_length.svg)\n\n"
         "![BLEU against source length](bleu_vs_length.svg)\n\n"
+        "![validation loss over training](loss_over_training.svg)\n\n"
+        "![attention entropy over training](entropy_over_training.svg)\n\n"
+        "![attention entropy against source length](entropy_vs_length.svg)\n\n"
+        "Each model's run directory (`models/<name>/`) has its own `loss.svg` (train loss at every log step and "
+        "validation loss), `entropy.svg` and `entropy_bands.svg` over training, and `valid_attention.html` (a few "
+        "validation sentences' attention at every validation, side by side).\n\n"
         "`attention.html` compares the models sentence by sentence (outputs, wrong tokens, attention maps side by "
         "side); `svg/` holds the same maps one file each.\n\n";
   for (const auto& r : results["models"]) {

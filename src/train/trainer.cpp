@@ -15,6 +15,7 @@
 #include "model/flops.h"
 #include "model/loss.h"
 #include "report/attention_record.h"
+#include "report/training_plots.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/optimizer.h"
@@ -46,6 +47,7 @@ struct LoopState {
   int64_t total_tokens = 0;
   double total_flops = 0;  // model FLOPs of all updates (model/flops.h), all ranks
   double update_flops = 0;  // since the last validation
+  json loss_curve = {{"step", json::array()}, {"train_loss", json::array()}};  // at log steps since the last validation
   int bad_validations = 0;
   int64_t validated_step = -1;
   int world = 1;
@@ -65,6 +67,7 @@ struct LoopState {
             {"total_tokens", total_tokens},
             {"total_flops", total_flops},
             {"update_flops", update_flops},
+            {"loss_curve", loss_curve},
             {"bad_validations", bad_validations},
             {"validated_step", validated_step},
             {"world", world},
@@ -86,6 +89,7 @@ struct LoopState {
     s.total_tokens = j.at("total_tokens");
     s.total_flops = j.value("total_flops", 0.0);  // absent in checkpoints of earlier versions
     s.update_flops = j.value("update_flops", 0.0);
+    if (j.contains("loss_curve")) s.loss_curve = j["loss_curve"];
     s.bad_validations = j.at("bad_validations");
     s.validated_step = j.at("validated_step");
     s.world = j.value("world", 1);
@@ -227,6 +231,7 @@ bool Loop::validation_round() {
                {"train_loss", s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0},
                {"tokens_per_sec", s_.update_seconds > 0 ? s_.loss_tokens / s_.update_seconds : 0.0},
                {"model_gflops_per_sec", s_.update_seconds > 0 ? s_.update_flops / s_.update_seconds / 1e9 : 0.0},
+               {"train_loss_curve", s_.loss_curve},  // the running train loss at each log step since the last line
                {"wall_seconds", s_.wall_seconds}};
   line.update(v);
   s_.loss_sum = 0;
@@ -234,10 +239,12 @@ bool Loop::validation_round() {
   s_.updates = 0;
   s_.update_seconds = 0;
   s_.update_flops = 0;
+  s_.loss_curve = {{"step", json::array()}, {"train_loss", json::array()}};
   s_.validated_step = s_.step;
   keep_best(value);
   save_last();
   std::ofstream(fs::path(o_.run_dir) / "metrics.jsonl", std::ios::app) << line.dump() << "\n";
+  write_training_plots(o_.run_dir);  // loss.svg, entropy.svg, valid_attention.html: up to date at every validation
   result_.last_validation = line;
   if (better) result_.best_validation = line;
   if (o_.observer) o_.observer->on_validation(line);
@@ -394,6 +401,10 @@ TrainResult Loop::run() {
     s_.update_flops += flops;
     s_.wall_seconds = wall_before + since(wall0);
 
+    if (main && s_.step % std::max(1, t.log_every) == 0 && s_.loss_tokens) {
+      s_.loss_curve["step"].push_back(s_.step);
+      s_.loss_curve["train_loss"].push_back(s_.loss_sum / static_cast<double>(s_.loss_tokens));
+    }
     if (o_.observer && main) {
       TrainProgress p;
       p.step = s_.step;
