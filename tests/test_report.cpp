@@ -115,6 +115,11 @@ TEST(Report, LinePlot) {
   std::string svg = line_plot_svg("t", "x", "y", {{"m1", {1, 2}, {0.5, 1}}, {"m2", {1, 2}, {0, 0.2}}}, 0, 1);
   EXPECT_EQ(svg.find("<polyline", svg.find("<polyline") + 1) != std::string::npos, true);
   EXPECT_NE(svg.find(">m2<"), std::string::npos);
+  // Bucket ticks: at the given centres with their labels, instead of evenly spaced numbers.
+  std::string b = line_plot_svg("t", "x", "y", {{"m", {5.5, 15.5}, {0.5, 1}}}, 0, 1, {{5.5, "1-10 (3)"}, {15.5, "11-20 (7)"}});
+  EXPECT_NE(b.find(">1-10 (3)<"), std::string::npos);
+  EXPECT_NE(b.find(">11-20 (7)<"), std::string::npos);
+  EXPECT_EQ(b.find(">10<"), std::string::npos);  // no evenly spaced number ticks
 }
 
 namespace {

@@ -58,6 +58,7 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   json results = {{"models", json::array()}, {"test_src", base.data.test_src}};
   json entropy = json::object();
   std::vector<Series> acc_series, bleu_series, valid_loss, entropy_steps, entropy_len;
+  std::vector<std::pair<double, std::string>> length_ticks;  // bucket centres, "11-20 (200)": range and sentences
   std::vector<PageModel> page;
   for (const auto& m : models) {
     json r = {{"name", m.name},
@@ -72,6 +73,10 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
               {"test", m.test}};
     results["models"].push_back(r);
     Series acc{m.name, {}, {}}, bl{m.name, {}, {}};
+    if (length_ticks.empty())  // the same test set for every model
+      for (const auto& b : m.test["by_source_length"])
+        length_ticks.emplace_back(bucket_mid(b["src_len"].get<std::string>()),
+                                  b["src_len"].get<std::string>() + " (" + std::to_string(b["sentences"].get<int>()) + ")");
     for (const auto& b : m.test["by_source_length"]) {
       double x = bucket_mid(b["src_len"].get<std::string>());
       acc.x.push_back(x);
@@ -106,10 +111,11 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   write_file_atomic(dir + "/results.json", results.dump(2) + "\n");
   write_file_atomic(dir + "/entropy.json", entropy.dump(2) + "\n");
   write_file_atomic(dir + "/accuracy_vs_length.svg",
-                    line_plot_svg("Exact match vs source length (test)", "source length", "exact match",
-                                  acc_series, 0.0, 1.0));
+                    line_plot_svg("Exact match vs source length (test)", "source length (sentences)", "exact match",
+                                  acc_series, 0.0, 1.0, length_ticks));
   write_file_atomic(dir + "/bleu_vs_length.svg",
-                    line_plot_svg("BLEU vs source length (test)", "source length", "BLEU", bleu_series, 0.0, 100.0));
+                    line_plot_svg("BLEU vs source length (test)", "source length (sentences)", "BLEU", bleu_series, 0.0,
+                                  100.0, length_ticks));
   auto top = [](const std::vector<Series>& ss) {
     double m = 0.1;
     for (const auto& s : ss)
@@ -123,8 +129,8 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
                     line_plot_svg("Mean attention entropy on validation over training", "update", "H (nats)",
                                   entropy_steps, 0.0, top(entropy_steps)));
   write_file_atomic(dir + "/entropy_vs_length.svg",
-                    line_plot_svg("Mean attention entropy vs source length (test, greedy)", "source length",
-                                  "H (nats)", entropy_len, 0.0, top(entropy_len)));
+                    line_plot_svg("Mean attention entropy vs source length (test, greedy)", "source length (sentences)",
+                                  "H (nats)", entropy_len, 0.0, top(entropy_len), length_ticks));
   // One row per sentence, the models side by side (every model decodes the same test corpus).
   const auto& refs = models.empty() ? std::vector<std::vector<std::string>>{} : models.front().references;
   std::vector<size_t> show = pick_comparison_sentences(page, refs, base.output.dump_attention);

@@ -137,12 +137,14 @@ int write_attention_files(const std::string& dir, const std::string& title, cons
 }
 
 std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,
-                          const std::vector<Series>& series, double ymin, double ymax) {
+                          const std::vector<Series>& series, double ymin, double ymax,
+                          const std::vector<std::pair<double, std::string>>& xticks) {
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
   const int W = 640, H = 400, L = 60, R = 160, T = 40, B = 50;
   double xmin = INFINITY, xmax = -INFINITY;
   for (const auto& s : series)
     for (double x : s.x) xmin = std::min(xmin, x), xmax = std::max(xmax, x);
+  for (const auto& [x, label] : xticks) xmin = std::min(xmin, x), xmax = std::max(xmax, x);
   if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
   if (xmax == xmin) xmax = xmin + 1;
   if (ymax == ymin) ymax = ymin + 1;
@@ -158,10 +160,15 @@ std::string line_plot_svg(const std::string& title, const std::string& xlabel, c
     o << "<line x1=\"" << L << "\" x2=\"" << W - R << "\" y1=\"" << py(y) << "\" y2=\"" << py(y)
       << "\" stroke=\"#eee\"/><text x=\"" << L - 6 << "\" y=\"" << py(y) + 4 << "\" text-anchor=\"end\">"
       << fmt(y, 2) << "</text>\n";
+    if (!xticks.empty()) continue;
     double x = xmin + (xmax - xmin) * k / 5.0;
     o << "<text x=\"" << px(x) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << fmt(x, 0)
       << "</text>\n";
   }
+  for (const auto& [x, label] : xticks)
+    o << "<line x1=\"" << px(x) << "\" x2=\"" << px(x) << "\" y1=\"" << H - B << "\" y2=\"" << H - B + 4
+      << "\" stroke=\"#333\"/><text x=\"" << px(x) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\" "
+      << "font-size=\"10\">" << xml_escape(label) << "</text>\n";
   o << "<line x1=\"" << L << "\" x2=\"" << W - R << "\" y1=\"" << H - B << "\" y2=\"" << H - B
     << "\" stroke=\"#333\"/><line x1=\"" << L << "\" x2=\"" << L << "\" y1=\"" << T << "\" y2=\"" << H - B
     << "\" stroke=\"#333\"/>\n";

@@ -32,7 +32,10 @@ struct Series {
   std::string name;
   std::vector<double> x, y;
 };
+// x ticks: five evenly spaced numbers, or, when `xticks` is given, exactly
+// those positions with those labels (length buckets: "1-10 (143)" at 5.5).
 std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,
-                          const std::vector<Series>& series, double ymin, double ymax);
+                          const std::vector<Series>& series, double ymin, double ymax,
+                          const std::vector<std::pair<double, std::string>>& xticks = {});
 
 }  // namespace attn
