@@ -212,6 +212,12 @@ TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
   auto res = json::parse(read_file(d.path("out/results.json")));
   EXPECT_TRUE(json::parse(read_file(d.path("out/entropy.json"))).is_object());
   ASSERT_EQ(res["models"].size(), 2u);
+  EXPECT_EQ(res["format"], "attn.compare/2");
+  // The dumped attention is versioned and carries the reference, the verdict and the model.
+  json line = json::parse(read_lines(d.path("out/models/bahdanau/test_alignments.jsonl")).front());
+  EXPECT_EQ(line["format"], "attn.attention/2");
+  for (const char* k : {"hard_links", "gold_sure", "gold_possible", "reference", "correct", "model", "score"})
+    EXPECT_TRUE(line.contains(k)) << k;
   auto longest = [&](const json& m) { return m["test"]["by_source_length"].back(); };
   EXPECT_EQ(longest(res["models"][1])["src_len"], "11-20");
   double bottleneck = longest(res["models"][0])["exact_match"], bahdanau = longest(res["models"][1])["exact_match"];

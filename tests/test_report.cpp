@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 using namespace attn;
+using json = nlohmann::json;
 
 namespace {
 
@@ -105,10 +106,23 @@ TEST(Report, AlignmentJsonLine) {
   auto j = record().to_json();
   EXPECT_EQ(j["id"], 7);
   EXPECT_EQ(j["weights"].size(), 3u);
-  EXPECT_EQ(j["argmax"], "2-0 1-1 0-2");
+  EXPECT_EQ(j["format"], "attn.attention/2");
+  EXPECT_EQ(j["hard_links"], json({{2, 0}, {1, 1}, {0, 2}}));  // [source, target], no strings to parse
   EXPECT_EQ(j["entropy"][0], 0.0);
   EXPECT_NEAR(j["entropy_normalised"][1].get<double>(), (-(0.9 * std::log(0.9)) - 0.1 * std::log(0.1)) / std::log(4.0), 1e-6);
-  EXPECT_EQ(j["gold"], "1-1 2-0");  // sorted by source position
+  EXPECT_EQ(j["gold_sure"], json({{1, 1}, {2, 0}}));  // sorted by source position
+  EXPECT_EQ(j["gold_possible"], json({{0, 2}}));      // possible-only links are kept apart
+  EXPECT_FALSE(j.contains("reference"));              // unknown here (translate)
+  AttentionRecord r = record();
+  r.reference = {"c", "b", "a"};
+  r.model = "bahdanau, additive attention";
+  r.score = -1.5;
+  auto k = r.to_json();
+  EXPECT_EQ(k["correct"], true);
+  EXPECT_EQ(k["model"], "bahdanau, additive attention");
+  EXPECT_EQ(k["score"], -1.5);
+  r.reference = {"c", "b", "b"};
+  EXPECT_EQ(r.to_json()["correct"], false);
 }
 
 TEST(Report, LinePlot) {

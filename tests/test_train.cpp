@@ -166,6 +166,7 @@ TEST(Trainer, TrainLossAtEveryLogStepAndTrainingPlotsInTheRunDirectory) {
   train(c, o);
   auto m = metrics(d.path());
   ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0]["format"], "attn.metrics/2");
   EXPECT_EQ(m[0]["train_loss_curve"]["step"], json({3, 6, 9}));
   EXPECT_EQ(m[1]["train_loss_curve"]["step"], json({12, 15, 18}));
   for (const auto& l : m[1]["train_loss_curve"]["train_loss"]) EXPECT_GT(l.get<double>(), 0.0);

@@ -115,6 +115,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
         std::vector<AttentionRecord> recs;
         for (size_t k = 0; k < ex.size(); ++k)
           recs.push_back(attention_record(static_cast<int>(where[k]), src_tokens[k], ck.text, decoded[k][0]));
+        for (auto& r : recs) r.model = model_summary(ck.config.model);
         std::string title = "attn translate: " + model_summary(ck.config.model) + ", " + o->checkpoint + ", " +
                             decoding_summary(so) + ", on " + (o->input == "-" ? "stdin" : o->input);
         int drawn = write_attention_files(o->dump, title, recs, o->draw >= 0 ? o->draw : out_cfg.dump_attention);

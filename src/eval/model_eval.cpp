@@ -19,6 +19,7 @@ AttentionRecord attention_record(int id, const std::vector<std::string>& src_tok
   r.src.push_back("</s>");
   r.tgt = text.target_tokens(h.tokens);
   r.weights = h.attention;
+  r.score = h.score;
   return r;
 }
 
@@ -69,6 +70,8 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
     src_len.push_back(n);
     AttentionRecord rec = attention_record(static_cast<int>(i), c.src_tokens[i], text, h);
     if (gold) rec.gold = (*gold)[i];
+    rec.reference = c.tgt_tokens[i];
+    rec.model = model_summary(model.config);
     if (h.attention.defined()) {
       r.entropy.add(h.attention, n);
       r.hard.push_back(hard_alignment(h.attention, n, o.align_shift));  // of the output: hyp.align

@@ -1,6 +1,7 @@
 #include "report/attention_record.h"
 
 #include <cmath>
+#include <set>
 
 #include "data/text_file.h"
 #include "eval/entropy.h"
@@ -20,17 +21,34 @@ nlohmann::json AttentionRecord::to_json() const {
   double logm = std::log(static_cast<double>(std::max<int64_t>(w.size(1), 1)));
   nlohmann::json hn = nlohmann::json::array();
   for (double x : h) hn.push_back(logm > 0 ? x / logm : 0.0);
-  nlohmann::json j = {{"id", id},
+  // Links as [source, target] pairs of 0-based positions: lists, not strings,
+  // so a table library needs no parser.
+  auto pairs = [](const auto& links) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& [s, t] : links) a.push_back({s, t});
+    return a;
+  };
+  nlohmann::json j = {{"format", kAttentionFormat},
+                      {"id", id},
                       {"source", src},
                       {"target", tgt},
                       {"weights", rows},
                       {"entropy", h},
                       {"entropy_normalised", hn},
-                      {"argmax", to_pharaoh(hard_alignment(w, static_cast<int>(src.size()) - 1))}};
+                      {"hard_links", pairs(hard_alignment(w, static_cast<int>(src.size()) - 1))}};
   if (gold) {
-    AlignPairs sure(gold->sure.begin(), gold->sure.end());
-    j["gold"] = to_pharaoh(sure);
+    std::set<std::pair<int, int>> possible_only;
+    for (const auto& l : gold->possible)
+      if (!gold->sure.count(l)) possible_only.insert(l);
+    j["gold_sure"] = pairs(gold->sure);
+    j["gold_possible"] = pairs(possible_only);
   }
+  if (!reference.empty()) {
+    j["reference"] = reference;
+    j["correct"] = reference == tgt;
+  }
+  if (!model.empty()) j["model"] = model;
+  if (score) j["score"] = *score;
   return j;
 }
 

@@ -17,10 +17,16 @@ struct AttentionRecord {
   std::vector<std::string> tgt;  // target tokens: one per weight row
   torch::Tensor weights;         // [T, S] float CPU
   std::optional<GoldAlignment> gold;
-  nlohmann::json to_json() const;  // a line of alignments.jsonl
+  std::vector<std::string> reference;  // the reference's tokens, when known (evaluate, compare)
+  std::string model;                   // model_summary() of the model that made it, when known
+  std::optional<double> score;         // the hypothesis's search score (log-prob / length penalty)
+  // A line of alignments.jsonl, format kAttentionFormat (docs/formats.md).
+  nlohmann::json to_json() const;
 };
 
-// Append records to PATH as JSON lines (whole file rewritten atomically).
+inline constexpr const char* kAttentionFormat = "attn.attention/2";
+
+// Records to PATH as JSON lines (the whole file written atomically).
 void write_alignments_jsonl(const std::string& path, const std::vector<AttentionRecord>& records,
                             const nlohmann::json& extra = nlohmann::json::object());
 

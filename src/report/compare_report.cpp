@@ -55,7 +55,7 @@ json entropy_over_training(const std::string& path) {
 }
 
 json write_compare_report(const std::string& dir, const Config& base, const std::vector<ModelResult>& models) {
-  json results = {{"models", json::array()}, {"test_src", base.data.test_src}};
+  json results = {{"format", "attn.compare/2"}, {"models", json::array()}, {"test_src", base.data.test_src}};
   json entropy = json::object();
   std::vector<Series> acc_series, bleu_series, valid_loss, entropy_steps, entropy_len;
   std::vector<std::pair<double, std::string>> length_ticks;  // bucket centres, "11-20 (200)": range and sentences

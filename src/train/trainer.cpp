@@ -225,7 +225,8 @@ bool Loop::validation_round() {
   if (better) s_.best_value = value;
   schedule_->on_validation(value, better);
   s_.bad_validations = better ? 0 : s_.bad_validations + 1;
-  json line = {{"step", s_.step},
+  json line = {{"format", "attn.metrics/2"},  // docs/formats.md
+               {"step", s_.step},
                {"epoch", s_.epoch},
                {"lr", schedule_->lr_at(s_.step)},
                {"train_loss", s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0},
