@@ -91,6 +91,22 @@ TEST(Report, HeatmapSvgHasCellsTokensEntropyAndGold) {
   EXPECT_NE(svg.find("target \xE2\x86\x92"), std::string::npos);
 }
 
+TEST(Report, HeatmapDrawsTheEndOfSentenceStepAsALastRow) {
+  AttentionRecord r = record();
+  size_t before = 0, after = 0;
+  std::string a = heatmap_svg(r);
+  for (size_t p = a.find("<title>"); p != std::string::npos; p = a.find("<title>", p + 1)) ++before;
+  r.eos_weights = torch::tensor(std::vector<float>{0, 0, 0, 1});
+  std::string b = heatmap_svg(r);
+  for (size_t p = b.find("<title>"); p != std::string::npos; p = b.find("<title>", p + 1)) ++after;
+  EXPECT_EQ(after, before + 4);  // one more row of 4 cells
+  EXPECT_NE(b.find("&lt;/s&gt; \xE2\x86\x90 &lt;/s&gt;: 1.0000"), std::string::npos);  // EOS row, EOS column
+  auto j = r.to_json();
+  EXPECT_EQ(j["eos_weights"], json({0.0, 0.0, 0.0, 1.0}));
+  EXPECT_EQ(j["weights"].size(), 3u);  // the word rows stay as they were
+  EXPECT_EQ(j["hard_links"].size(), 3u);
+}
+
 TEST(Report, HeatmapMarginsGrowWithTheLongestLabels) {
   auto width_of = [](const std::string& svg) { return std::stoi(svg.substr(svg.find("width=\"") + 7)); };
   auto height_of = [](const std::string& svg) { return std::stoi(svg.substr(svg.find("height=\"") + 8)); };

@@ -182,3 +182,37 @@ TEST(Search, MaximumLengthCutsHypotheses) {
     EXPECT_LE(res[2][0].tokens.size(), 1u);
   }
 }
+
+TEST(Search, TheStepThatEmitsEosKeepsItsAttentionApart) {
+  Seq2Seq m(tiny("bahdanau"), 6, 6);
+  m->decoder = std::make_shared<ScriptedDecoder>();
+  m->eval();
+  Batch b = make_batch({{{4, 5, 4, 5, 4, 5}, {4}, 1}}, {0});
+  SearchOptions o;
+  auto g = greedy_search(*m, b, o);  // EOS at once (0.55)
+  ASSERT_TRUE(g[0][0].ended);
+  EXPECT_TRUE(g[0][0].tokens.empty());
+  ASSERT_TRUE(g[0][0].eos_attention.defined());
+  EXPECT_EQ(g[0][0].eos_attention.size(0), 7);  // six source words and EOS
+  EXPECT_NEAR(g[0][0].eos_attention.sum().item<double>(), 1.0, 1e-5);
+  o.beam = 2;
+  o.length_penalty = 1.0;
+  auto bm = beam_search(*m, b, o);  // "A B B B" then EOS
+  ASSERT_EQ(bm[0][0].tokens.size(), 4u);
+  EXPECT_EQ(bm[0][0].attention.size(0), 4);  // the word rows, as before
+  ASSERT_TRUE(bm[0][0].eos_attention.defined());
+  EXPECT_NEAR(bm[0][0].eos_attention.sum().item<double>(), 1.0, 1e-5);
+  // Cut at the maximum length: no EOS step, nothing kept.
+  o.beam = 1;
+  o.max_len_ratio = 0.0;
+  o.max_len_add = 1;
+  Seq2Seq always(tiny("bahdanau"), 6, 6);
+  always->eval();
+  {
+    torch::NoGradGuard ng;
+    always->named_parameters()["decoder.out.bias"][Vocab::kEos] = -1e4;  // never ends by itself
+  }
+  auto cut = greedy_search(*always, b, o);
+  EXPECT_FALSE(cut[0][0].ended);
+  EXPECT_FALSE(cut[0][0].eos_attention.defined());
+}

@@ -19,6 +19,7 @@ AttentionRecord attention_record(int id, const std::vector<std::string>& src_tok
   r.src.push_back("</s>");
   r.tgt = text.target_tokens(h.tokens);
   r.weights = h.attention;
+  r.eos_weights = h.eos_attention;
   r.score = h.score;
   return r;
 }

@@ -49,6 +49,12 @@ nlohmann::json AttentionRecord::to_json() const {
   }
   if (!model.empty()) j["model"] = model;
   if (score) j["score"] = *score;
+  if (eos_weights.defined()) {  // the step that emitted EOS: not a word, so not among the rows above
+    nlohmann::json e = nlohmann::json::array();
+    auto ew = eos_weights.to(torch::kDouble).contiguous();
+    for (int64_t s = 0; s < ew.size(0); ++s) e.push_back(std::round(ew[s].item<double>() * 1e5) / 1e5);
+    j["eos_weights"] = e;
+  }
   return j;
 }
 

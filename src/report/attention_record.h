@@ -16,6 +16,7 @@ struct AttentionRecord {
   std::vector<std::string> src;  // source tokens, then "</s>": one per weight column
   std::vector<std::string> tgt;  // target tokens: one per weight row
   torch::Tensor weights;         // [T, S] float CPU
+  torch::Tensor eos_weights;     // [S]: the step that emitted EOS (drawn as a last "</s>" row), or undefined
   std::optional<GoldAlignment> gold;
   std::vector<std::string> reference;  // the reference's tokens, when known (evaluate, compare)
   std::string model;                   // model_summary() of the model that made it, when known

@@ -35,7 +35,15 @@ std::string fmt(double v, int prec = 3) {
 
 std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
   const int cell = 22;
-  auto w = r.weights.to(torch::kDouble).contiguous();
+  // The words' rows, then the step that emitted EOS when the search kept it.
+  std::vector<std::string> labels = r.tgt;
+  torch::Tensor rows = r.weights;
+  if (r.eos_weights.defined() && r.weights.defined() && r.eos_weights.size(0) == r.weights.size(1)) {
+    rows = torch::cat({r.weights, r.eos_weights.unsqueeze(0).to(r.weights.dtype())}, 0);
+    labels.resize(static_cast<size_t>(r.weights.size(0)));
+    labels.push_back("</s>");
+  }
+  auto w = rows.to(torch::kDouble).contiguous();
   int64_t T = w.size(0), S = w.size(1);
   auto a = w.accessor<double, 2>();
   auto h = row_entropies(w);
@@ -43,7 +51,7 @@ std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
   // source labels are turned 60 degrees), so long tokens are not cut.
   size_t src_chars = 1, tgt_chars = 1;
   for (const auto& t : r.src) src_chars = std::max(src_chars, t.size());
-  for (const auto& t : r.tgt) tgt_chars = std::max(tgt_chars, t.size());
+  for (const auto& t : labels) tgt_chars = std::max(tgt_chars, t.size());
   const int title_h = title.empty() ? 0 : 20;
   const int left = 30 + static_cast<int>(6.5 * static_cast<double>(tgt_chars));
   const int top = title_h + 34 + static_cast<int>(5.7 * static_cast<double>(std::min<size_t>(src_chars, 40)));
@@ -76,7 +84,7 @@ std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
   o << "<text x=\"" << left + S * cell + 4 << "\" y=\"" << top - 6 << "\" fill=\"#555\">H (nats)</text>\n";
   for (int64_t t = 0; t < T; ++t) {
     int y = top + static_cast<int>(t) * cell;
-    std::string tok = t < static_cast<int64_t>(r.tgt.size()) ? r.tgt[t] : "";
+    std::string tok = t < static_cast<int64_t>(labels.size()) ? labels[t] : "";
     o << "<text x=\"" << left - 6 << "\" y=\"" << y + cell * 0.7 << "\" text-anchor=\"end\">" << xml_escape(tok)
       << "</text>\n";
     for (int64_t s = 0; s < S; ++s) {
@@ -86,7 +94,7 @@ std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
       int shade = static_cast<int>(std::lround(255 * (1.0 - std::clamp(v, 0.0, 1.0))));
       o << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << cell << "\" height=\"" << cell << "\" fill=\"rgb("
         << shade << "," << shade << ",255)\" stroke=\"#eee\"><title>"
-        << xml_escape((t < static_cast<int64_t>(r.tgt.size()) ? r.tgt[t] : "") + " \xE2\x86\x90 " +
+        << xml_escape((t < static_cast<int64_t>(labels.size()) ? labels[t] : "") + " \xE2\x86\x90 " +
                       (s < static_cast<int64_t>(r.src.size()) ? r.src[s] : "") + ": " + fmt(v, 4))
         << "</title></rect>\n";
       if (r.gold && r.gold->possible.count({static_cast<int>(s), static_cast<int>(t)}))

@@ -147,9 +147,11 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch
       std::reverse(toks.begin(), toks.end());
       std::reverse(rows.begin(), rows.end());
       h.tokens = toks;
-      if (!W.empty())
+      if (!W.empty()) {
         h.attention = rows.empty() ? torch::zeros({0, src_len[b]})
                                    : torch::stack(rows, 0).narrow(1, 0, src_len[b]).clone();
+        if (h.ended) h.eos_attention = W[f[i].step][f[i].slot].narrow(0, 0, src_len[b]).clone();  // emitted EOS
+      }
       res[b].push_back(std::move(h));
     }
   }

@@ -101,8 +101,11 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Bat
   for (int64_t b = 0; b < B; ++b) {
     Hypothesis& h = res[b][0];
     h.score = h.log_prob;
-    if (att.defined())
-      h.attention = att[b].narrow(0, 0, static_cast<int64_t>(h.tokens.size())).narrow(1, 0, src_len[b]).clone();
+    if (att.defined()) {
+      const auto n = static_cast<int64_t>(h.tokens.size());
+      h.attention = att[b].narrow(0, 0, n).narrow(1, 0, src_len[b]).clone();
+      if (h.ended) h.eos_attention = att[b][n].narrow(0, 0, src_len[b]).clone();  // the step that emitted EOS
+    }
   }
   return res;
 }

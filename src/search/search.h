@@ -16,6 +16,7 @@ struct Hypothesis {
   double score = 0;            // log_prob / length penalty: what beam search ranks by
   bool ended = true;           // produced EOS (false: cut at the maximum length)
   torch::Tensor attention;     // [tokens, src_len incl. EOS] float CPU, undefined without attention
+  torch::Tensor eos_attention;  // [src_len incl. EOS]: the step that emitted EOS; undefined if cut or no attention
 };
 
 struct SearchOptions {
