@@ -107,6 +107,17 @@ TEST(Report, HeatmapDrawsTheEndOfSentenceStepAsALastRow) {
   EXPECT_EQ(j["hard_links"].size(), 3u);
 }
 
+TEST(Report, HeatmapSqrtScaleShowsSmallWeights) {
+  AttentionRecord r = record();
+  r.weights = torch::tensor(std::vector<float>{0.04f, 0.96f, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0}).view({3, 4});
+  // 0.04: linear shade 245 (near white), sqrt shade 204 (0.2 of the way to blue).
+  EXPECT_NE(heatmap_svg(r).find("rgb(245,245,255)"), std::string::npos);
+  std::string s = heatmap_svg(r, "", "sqrt");
+  EXPECT_NE(s.find("rgb(204,204,255)"), std::string::npos);
+  EXPECT_NE(s.find(">0.25<"), std::string::npos);  // the bar's middle is weight 0.25
+  EXPECT_NE(s.find("weight (sqrt)"), std::string::npos);
+}
+
 TEST(Report, HeatmapMarginsGrowWithTheLongestLabels) {
   auto width_of = [](const std::string& svg) { return std::stoi(svg.substr(svg.find("width=\"") + 7)); };
   auto height_of = [](const std::string& svg) { return std::stoi(svg.substr(svg.find("height=\"") + 8)); };
@@ -213,20 +224,24 @@ TEST(Report, ComparisonPageHasAnIndexAndOneRowPerSentenceWithEveryModel) {
   EXPECT_NE(html.find("bottleneck (no attention)"), std::string::npos);  // models named
 }
 
-TEST(Report, AttentionPageRendersInHeadlessChromium) {
+TEST(Report, AttentionAndComparisonPagesRenderInHeadlessChromium) {
   const char* chromium = "/usr/bin/chromium";
   if (!std::filesystem::exists(chromium)) GTEST_SKIP() << "chromium not installed (scripts/setup.sh --test installs it)";
   attn::test::TempDir d;
+  std::vector<std::vector<std::string>> refs;
+  auto models = two_models(refs);
   write_file_atomic(d.path("attention.html"), attention_html("test page", {{"model", {record(), record()}}}));
-  std::string png = d.path("shot.png");
-  std::string cmd = std::string(chromium) +
-                    " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
-                    " --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=" + d.path("profile") +
-                    " --window-size=900,700 --screenshot=" + png + " file://" + d.path("attention.html") +
-                    " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  ASSERT_TRUE(std::filesystem::exists(png));
-  double share = non_white_share(read_file(png));
-  EXPECT_GT(share, 0.01) << "the page rendered (almost) blank";
-  EXPECT_LT(share, 0.9);
+  write_file_atomic(d.path("compare.html"), comparison_html("compare page", models, refs, {1, 3}));
+  for (const char* page : {"attention.html", "compare.html"}) {
+    std::string png = d.path(std::string(page) + ".png");
+    std::string cmd = std::string(chromium) +
+                      " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
+                      " --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=" + d.path("profile") +
+                      " --window-size=900,700 --screenshot=" + png + " file://" + d.path(page) + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << page;
+    ASSERT_TRUE(std::filesystem::exists(png)) << page;
+    double share = non_white_share(read_file(png));
+    EXPECT_GT(share, 0.01) << page << " rendered (almost) blank";
+    EXPECT_LT(share, 0.9) << page;
+  }
 }

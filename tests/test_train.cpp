@@ -176,7 +176,9 @@ TEST(Trainer, TrainLossAtEveryLogStepAndTrainingPlotsInTheRunDirectory) {
   EXPECT_EQ(tc.valid_loss.x, (std::vector<double>{10, 20}));
   EXPECT_EQ(tc.entropy.y.size(), 2u);
   EXPECT_EQ(tc.bands.size(), 4u);
-  for (const char* f : {"loss.svg", "entropy.svg", "entropy_bands.svg", "valid_attention.html"})
+  EXPECT_EQ(tc.exact.x, (std::vector<double>{10, 20}));
+  EXPECT_LE(tc.bleu.y.back(), 1.0);  // BLEU / 100, on the same 0-1 axis
+  for (const char* f : {"loss.svg", "valid_scores.svg", "entropy.svg", "entropy_bands.svg", "valid_attention.html"})
     EXPECT_TRUE(std::filesystem::exists(d.path(f))) << f;
   // Two tracked sentences (dump_sentences), each drawn at both validations.
   std::string html = read_file(d.path("valid_attention.html"));

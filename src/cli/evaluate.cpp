@@ -59,6 +59,7 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
     std::string checkpoint, src, ref, align, hyp, config, out;
     bool json = false;
     int beam = 0, shift = 0, draw = -1;
+    std::string scale;
     double alpha = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -75,6 +76,8 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--out", o->out, "report directory (default: next to the checkpoint, eval/)");
   sub->add_option("--draw", o->draw, "sentences drawn in attention.html (default: output.dump_attention)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--scale", o->scale, "map colours: linear or sqrt (default: output.attention_scale)")
+      ->check(CLI::IsMember({"linear", "sqrt"}));
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       if (!o->hyp.empty()) return score_files(o->hyp, o->ref, o->json);
@@ -108,7 +111,8 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       if (ck.model->decoder->has_attention()) {
         std::string title = "attn evaluate: " + model_summary(ck.config.model) + ", " + o->checkpoint + ", " +
                             decoding_summary(eo.search) + ", on " + o->src;
-        int drawn = write_attention_files(dir, title, rep.records, o->draw >= 0 ? o->draw : out_cfg.dump_attention);
+        int drawn = write_attention_files(dir, title, rep.records, o->draw >= 0 ? o->draw : out_cfg.dump_attention,
+                                          o->scale.empty() ? out_cfg.attention_scale : o->scale);
         spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html",
                      rep.records.size(), dir, drawn, dir);
         std::string hard;

@@ -41,6 +41,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   struct Opts {
     std::string checkpoint, input = "-", output = "-", dump, config;
     int beam = 0, nbest = 0, batch = 0, draw = -1;
+    std::string scale;
     double alpha = -1, ratio = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -56,6 +57,8 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
   sub->add_option("--draw", o->draw, "sentences drawn in attention.html (default: output.dump_attention)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--scale", o->scale, "map colours: linear or sqrt (default: output.attention_scale)")
+      ->check(CLI::IsMember({"linear", "sqrt"}));
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       auto c0 = std::chrono::steady_clock::now();
@@ -118,7 +121,8 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
         for (auto& r : recs) r.model = model_summary(ck.config.model);
         std::string title = "attn translate: " + model_summary(ck.config.model) + ", " + o->checkpoint + ", " +
                             decoding_summary(so) + ", on " + (o->input == "-" ? "stdin" : o->input);
-        int drawn = write_attention_files(o->dump, title, recs, o->draw >= 0 ? o->draw : out_cfg.dump_attention);
+        int drawn = write_attention_files(o->dump, title, recs, o->draw >= 0 ? o->draw : out_cfg.dump_attention,
+                                          o->scale.empty() ? out_cfg.attention_scale : o->scale);
         spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html", recs.size(),
                      o->dump, drawn, o->dump);
       }

@@ -206,9 +206,12 @@ struct DecodeConfig {
 struct OutputConfig {
   std::string run_dir = "runs/default";
   int dump_attention = 10;
+  std::string attention_scale = "linear";
   template <class V> void visit(V& v) {
     v.text("run_dir", run_dir, "where logs, checkpoints and reports go");
     v.num("dump_attention", dump_attention, 0, 1000000, "sentences drawn in attention.html");
+    v.choice("attention_scale", attention_scale, {"linear", "sqrt"},
+             "colour of a map cell: linear in the weight, or sqrt (weights under 0.05 stay visible)");
   }
 };
 

@@ -89,7 +89,8 @@ std::vector<size_t> pick_comparison_sentences(const std::vector<PageModel>& mode
 }
 
 std::string comparison_html(const std::string& title, const std::vector<PageModel>& models,
-                            const std::vector<std::vector<std::string>>& references, const std::vector<size_t>& show) {
+                            const std::vector<std::vector<std::string>>& references, const std::vector<size_t>& show,
+                            const std::string& scale) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" << xml_escape(title) << "</title>\n"
     << "<style>body{font-family:sans-serif;margin:20px;color:#222}table{border-collapse:collapse}"
@@ -147,7 +148,7 @@ std::string comparison_html(const std::string& title, const std::vector<PageMode
     o << "</table>\n<div class=\"maps\">";
     for (const auto& m : models)
       if (i < m.records.size() && m.records[i].weights.defined() && m.records[i].weights.numel() > 0)
-        o << "<div class=\"m\">" << heatmap_svg(m.records[i], m.name + " #" + std::to_string(i)) << "</div>";
+        o << "<div class=\"m\">" << heatmap_svg(m.records[i], m.name + " #" + std::to_string(i), scale) << "</div>";
     o << "</div></div>\n";
   }
   o << "</body></html>\n";

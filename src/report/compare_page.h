@@ -27,6 +27,7 @@ std::vector<size_t> pick_comparison_sentences(const std::vector<PageModel>& mode
 // The page: an index table (source length, per model right/wrong and mean
 // entropy, each linking to its row), then the rows.
 std::string comparison_html(const std::string& title, const std::vector<PageModel>& models,
-                            const std::vector<std::vector<std::string>>& references, const std::vector<size_t>& show);
+                            const std::vector<std::vector<std::string>>& references, const std::vector<size_t>& show,
+                            const std::string& scale = "linear");
 
 }  // namespace attn

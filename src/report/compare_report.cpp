@@ -136,12 +136,13 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   std::vector<size_t> show = pick_comparison_sentences(page, refs, base.output.dump_attention);
   write_file_atomic(dir + "/attention.html",
                     comparison_html("attn compare: test sentences of " + base.data.test_src + ", greedy", page, refs,
-                                    show));
+                                    show, base.output.attention_scale));
   for (const auto& m : page)
     for (size_t i : show)
       if (i < m.records.size() && m.records[i].weights.defined() && m.records[i].weights.numel() > 0)
         write_file_atomic(dir + "/svg/" + m.name + "-" + std::to_string(i) + ".svg",
-                          heatmap_svg(m.records[i], m.name + " (" + m.summary + ") #" + std::to_string(i)));
+                          heatmap_svg(m.records[i], m.name + " (" + m.summary + ") #" + std::to_string(i),
+                                      base.output.attention_scale));
 
   // report.md: readable without knowing attn.
   const auto& t = base.data.toy;

@@ -33,7 +33,8 @@ std::string fmt(double v, int prec = 3) {
 }
 }  // namespace
 
-std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
+std::string heatmap_svg(const AttentionRecord& r, const std::string& title, const std::string& scale) {
+  const bool sqrt_scale = scale == "sqrt";
   const int cell = 22;
   // The words' rows, then the step that emitted EOS when the search kept it.
   std::vector<std::string> labels = r.tgt;
@@ -71,10 +72,11 @@ std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
   o << "<defs><linearGradient id=\"wbar\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
        "<stop offset=\"1\" stop-color=\"rgb(0,0,255)\"/></linearGradient></defs>\n"
     << "<rect x=\"" << bar_x << "\" y=\"" << top << "\" width=\"12\" height=\"100\" fill=\"url(#wbar)\" stroke=\"#999\"/>\n";
-  for (int k = 0; k <= 2; ++k)
-    o << "<text x=\"" << bar_x + 16 << "\" y=\"" << top + 100 - 50 * k + 4 << "\" fill=\"#555\">" << fmt(0.5 * k, 1)
-      << "</text>\n";
-  o << "<text x=\"" << bar_x - 2 << "\" y=\"" << top - 6 << "\" fill=\"#555\">weight</text>\n";
+  for (int k = 0; k <= 2; ++k)  // the weight at each third of the bar
+    o << "<text x=\"" << bar_x + 16 << "\" y=\"" << top + 100 - 50 * k + 4 << "\" fill=\"#555\">"
+      << fmt(sqrt_scale ? 0.25 * k * k : 0.5 * k, 2) << "</text>\n";
+  o << "<text x=\"" << bar_x - 2 << "\" y=\"" << top - 6 << "\" fill=\"#555\">weight" << (sqrt_scale ? " (sqrt)" : "")
+    << "</text>\n";
   for (int64_t s = 0; s < S; ++s) {
     std::string tok = s < static_cast<int64_t>(r.src.size()) ? r.src[s] : "";
     int x = left + static_cast<int>(s) * cell + cell / 2;
@@ -91,7 +93,8 @@ std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
       double v = a[t][s];
       int x = left + static_cast<int>(s) * cell;
       // Dark blue for weight 1, white for 0.
-      int shade = static_cast<int>(std::lround(255 * (1.0 - std::clamp(v, 0.0, 1.0))));
+      double c = std::clamp(v, 0.0, 1.0);
+      int shade = static_cast<int>(std::lround(255 * (1.0 - (sqrt_scale ? std::sqrt(c) : c))));
       o << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << cell << "\" height=\"" << cell << "\" fill=\"rgb("
         << shade << "," << shade << ",255)\" stroke=\"#eee\"><title>"
         << xml_escape((t < static_cast<int64_t>(labels.size()) ? labels[t] : "") + " \xE2\x86\x90 " +
@@ -110,7 +113,8 @@ std::string heatmap_svg(const AttentionRecord& r, const std::string& title) {
   return o.str();
 }
 
-std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections) {
+std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections,
+                           const std::string& scale) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" << xml_escape(title) << "</title>\n"
     << "<style>body{font-family:sans-serif;margin:20px;color:#222}h2{margin-top:32px}"
@@ -127,20 +131,20 @@ std::string attention_html(const std::string& title, const std::vector<HeatmapSe
   for (const auto& sec : sections) {
     o << "<h2>" << xml_escape(sec.heading) << "</h2>\n";
     for (const auto& r : sec.records)
-      o << "<div class=\"s\">" << heatmap_svg(r, "#" + std::to_string(r.id)) << "</div>\n";
+      o << "<div class=\"s\">" << heatmap_svg(r, "#" + std::to_string(r.id), scale) << "</div>\n";
   }
   o << "</body></html>\n";
   return o.str();
 }
 
 int write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
-                          int shown) {
+                          int shown, const std::string& scale) {
   write_alignments_jsonl(dir + "/alignments.jsonl", recs);
   std::vector<AttentionRecord> drawn(recs.begin(), recs.begin() + std::min<long>(shown, static_cast<long>(recs.size())));
-  write_file_atomic(dir + "/attention.html", attention_html(title, {{"", drawn}}));
+  write_file_atomic(dir + "/attention.html", attention_html(title, {{"", drawn}}, scale));
   for (const auto& r : drawn)
     write_file_atomic(dir + "/svg/sentence-" + std::to_string(r.id) + ".svg",
-                      heatmap_svg(r, title + " #" + std::to_string(r.id)));
+                      heatmap_svg(r, title + " #" + std::to_string(r.id), scale));
   return static_cast<int>(drawn.size());
 }
 

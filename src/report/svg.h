@@ -12,21 +12,24 @@ std::string xml_escape(const std::string& s);
 
 // Source across, target down, shade = weight, <title> shows the value on
 // hover, per-step entropy to the right, gold links outlined.
-std::string heatmap_svg(const AttentionRecord& r, const std::string& title = "");
+// scale "sqrt" colours a cell by the square root of its weight, so small
+// weights (under about 0.05, invisible on the linear scale) show.
+std::string heatmap_svg(const AttentionRecord& r, const std::string& title = "", const std::string& scale = "linear");
 
 // A page of heatmaps, one per record, grouped under headings.
 struct HeatmapSection {
   std::string heading;
   std::vector<AttentionRecord> records;
 };
-std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections);
+std::string attention_html(const std::string& title, const std::vector<HeatmapSection>& sections,
+                           const std::string& scale = "linear");
 
 // DIR/alignments.jsonl (every record), DIR/attention.html and DIR/svg/*.svg
 // (the first `shown` records): what translate and evaluate dump. `title`
 // names the model, checkpoint and decoding on the page and in every SVG.
 // Returns how many were drawn.
 int write_attention_files(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& recs,
-                          int shown);
+                          int shown, const std::string& scale = "linear");
 
 struct Series {
   std::string name;

@@ -56,6 +56,12 @@ TrainingCurves read_training_curves(const std::string& path) {
       }
     }
     if (j.contains("valid_loss")) c.valid_loss.x.push_back(step), c.valid_loss.y.push_back(j["valid_loss"].get<double>());
+    auto add = [&](Series& s, const char* key, double scale) {
+      if (j.contains(key)) s.x.push_back(step), s.y.push_back(j[key].get<double>() / scale);
+    };
+    add(c.exact, "valid_exact_match", 1);
+    add(c.token_acc, "valid_greedy_token_accuracy", 1);
+    add(c.bleu, "valid_bleu", 100);
     if (j.contains("attention_entropy")) {
       c.entropy.x.push_back(step);
       c.entropy.y.push_back(j["attention_entropy"].get<double>());
@@ -70,7 +76,7 @@ TrainingCurves read_training_curves(const std::string& path) {
   return c;
 }
 
-void write_training_plots(const std::string& run_dir) {
+void write_training_plots(const std::string& run_dir, const std::string& scale) {
   TrainingCurves c = read_training_curves((fs::path(run_dir) / "metrics.jsonl").string());
   std::vector<Series> loss;
   if (!c.train_loss.x.empty()) loss.push_back(c.train_loss);
@@ -79,6 +85,10 @@ void write_training_plots(const std::string& run_dir) {
     write_file_atomic(run_dir + "/loss.svg",
                       line_plot_svg("Loss over training (nats per target token)", "update", "loss", loss, 0.0,
                                     top_of(loss, 0.1)));
+  if (!c.exact.x.empty())
+    write_file_atomic(run_dir + "/valid_scores.svg",
+                      line_plot_svg("Validation scores over training (greedy decoding)", "update", "score",
+                                    {c.exact, c.token_acc, c.bleu}, 0.0, 1.0));
   if (!c.entropy.x.empty()) {
     write_file_atomic(run_dir + "/entropy.svg",
                       line_plot_svg("Mean attention entropy on validation (forced decoding)", "update", "H (nats)",
@@ -104,7 +114,8 @@ void write_training_plots(const std::string& run_dir) {
     << "update), left to right in training order: watch the attention sharpen.</p>\n";
   for (const auto& [id, recs] : by_sentence) {
     o << "<h2>validation sentence #" << id << "</h2>\n<div class=\"row\">";
-    for (const auto& [step, r] : recs) o << "<div>" << heatmap_svg(r, "update " + std::to_string(step)) << "</div>";
+    for (const auto& [step, r] : recs)
+      o << "<div>" << heatmap_svg(r, "update " + std::to_string(step), scale) << "</div>";
     o << "</div>\n";
   }
   o << "</body></html>\n";

@@ -245,7 +245,7 @@ bool Loop::validation_round() {
   keep_best(value);
   save_last();
   std::ofstream(fs::path(o_.run_dir) / "metrics.jsonl", std::ios::app) << line.dump() << "\n";
-  write_training_plots(o_.run_dir);  // loss.svg, entropy.svg, valid_attention.html: up to date at every validation
+  write_training_plots(o_.run_dir, c_.output.attention_scale);  // loss.svg, entropy.svg, valid_attention.html: up to date at every validation
   result_.last_validation = line;
   if (better) result_.best_validation = line;
   if (o_.observer) o_.observer->on_validation(line);
