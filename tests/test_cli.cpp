@@ -120,6 +120,9 @@ TEST(Cli, TranslateDrawsAsManyAsAskedAndNamesModelAndDecoding) {
   EXPECT_NE(html.find("beam 2"), std::string::npos);
   EXPECT_NE(html.find(ck), std::string::npos);
   EXPECT_EQ(html.find("Red outlines"), std::string::npos);  // translate has no gold to outline
+  EXPECT_EQ(html.find("<h2></h2>"), std::string::npos);     // no empty heading
+  EXPECT_NE(html.find("href=\"#m0-0\""), std::string::npos);  // an index linking to each map
+  EXPECT_NE(html.find("id=\"m0-0\""), std::string::npos);
   std::string svg = read_file(d.path("att/svg/sentence-0.svg"));
   EXPECT_NE(svg.find("bahdanau, additive attention"), std::string::npos);
 }

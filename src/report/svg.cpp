@@ -128,10 +128,19 @@ std::string attention_html(const std::string& title, const std::vector<HeatmapSe
     for (const auto& r : sec.records) gold = gold || r.gold.has_value();
   if (gold) o << " Red outlines mark gold alignments (dashed: possible).";
   o << "</p>\n";
-  for (const auto& sec : sections) {
-    o << "<h2>" << xml_escape(sec.heading) << "</h2>\n";
+  // An index: every drawn sentence, its length, a link to its map.
+  o << "<p>Sentences:";
+  for (size_t k = 0; k < sections.size(); ++k)
+    for (const auto& r : sections[k].records)
+      o << " <a href=\"#m" << k << "-" << r.id << "\">#" << r.id << "</a> (" << (r.src.empty() ? 0 : r.src.size() - 1)
+        << " words)";
+  o << "</p>\n";
+  for (size_t k = 0; k < sections.size(); ++k) {
+    const auto& sec = sections[k];
+    if (!sec.heading.empty()) o << "<h2>" << xml_escape(sec.heading) << "</h2>\n";
     for (const auto& r : sec.records)
-      o << "<div class=\"s\">" << heatmap_svg(r, "#" + std::to_string(r.id), scale) << "</div>\n";
+      o << "<div class=\"s\" id=\"m" << k << "-" << r.id << "\">" << heatmap_svg(r, "#" + std::to_string(r.id), scale)
+        << "</div>\n";
   }
   o << "</body></html>\n";
   return o.str();
