@@ -48,6 +48,8 @@ struct LoopState {
   double total_flops = 0;  // model FLOPs of all updates (model/flops.h), all ranks
   double update_flops = 0;  // since the last validation
   json loss_curve = {{"step", json::array()}, {"train_loss", json::array()}};  // at log steps since the last validation
+  double window_loss = 0;      // loss summed since the last log step (the curve's next point)
+  int64_t window_tokens = 0;
   int bad_validations = 0;
   int64_t validated_step = -1;
   int world = 1;
@@ -68,6 +70,8 @@ struct LoopState {
             {"total_flops", total_flops},
             {"update_flops", update_flops},
             {"loss_curve", loss_curve},
+            {"window_loss", window_loss},
+            {"window_tokens", window_tokens},
             {"bad_validations", bad_validations},
             {"validated_step", validated_step},
             {"world", world},
@@ -90,6 +94,8 @@ struct LoopState {
     s.total_flops = j.value("total_flops", 0.0);  // absent in checkpoints of earlier versions
     s.update_flops = j.value("update_flops", 0.0);
     if (j.contains("loss_curve")) s.loss_curve = j["loss_curve"];
+    s.window_loss = j.value("window_loss", 0.0);
+    s.window_tokens = j.value("window_tokens", int64_t{0});
     s.bad_validations = j.at("bad_validations");
     s.validated_step = j.at("validated_step");
     s.world = j.value("world", 1);
@@ -402,9 +408,14 @@ TrainResult Loop::run() {
     s_.update_flops += flops;
     s_.wall_seconds = wall_before + since(wall0);
 
-    if (main && s_.step % std::max(1, t.log_every) == 0 && s_.loss_tokens) {
+    s_.window_loss += nll;
+    s_.window_tokens += static_cast<int64_t>(tokens);
+    if (main && s_.step % std::max(1, t.log_every) == 0 && s_.window_tokens) {
+      // The mean over the updates since the previous point, so the curve does not jump at validations.
       s_.loss_curve["step"].push_back(s_.step);
-      s_.loss_curve["train_loss"].push_back(s_.loss_sum / static_cast<double>(s_.loss_tokens));
+      s_.loss_curve["train_loss"].push_back(s_.window_loss / static_cast<double>(s_.window_tokens));
+      s_.window_loss = 0;
+      s_.window_tokens = 0;
     }
     if (o_.observer && main) {
       TrainProgress p;
