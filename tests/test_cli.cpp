@@ -127,6 +127,31 @@ TEST(Cli, TranslateDrawsAsManyAsAskedAndNamesModelAndDecoding) {
   EXPECT_NE(svg.find("bahdanau, additive attention"), std::string::npos);
 }
 
+TEST(Cli, TranslateIgnoresAByteOrderMarkAndFailsWhenItCannotWrite) {
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  // The source the model saw, as the attention dump records it: "a", not the mark glued to "a".
+  auto first_source_token = [&](const std::string& input, const std::string& stdin_text) {
+    auto r = run_attn("--log-level warn translate --checkpoint " + ck + " --input " + input + " --dump-attention " +
+                          d.path("att"),
+                      stdin_text);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return json::parse(read_lines(d.path("att/alignments.jsonl")).front())["source"][0].get<std::string>();
+  };
+  EXPECT_EQ(first_source_token("-", "\xEF\xBB\xBF" "a b c d\n"), "a");
+  write_text(d.path("bom.src"), "\xEF\xBB\xBF" "a b c d\n");
+  EXPECT_EQ(first_source_token(d.path("bom.src"), ""), "a");
+  // A full device as standard output: non-zero and one line, not success.
+  write_text(d.path("in.txt"), "a b\n");
+  std::string cmd = std::string(ATTN_BINARY) + " --log-level warn translate --checkpoint " + ck + " <" +
+                    d.path("in.txt") + " >/dev/full 2>" + d.path("err.txt");
+  int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(read_file(d.path("err.txt")).find("cannot write the translations to standard output"), std::string::npos)
+      << read_file(d.path("err.txt"));
+}
+
 TEST(Cli, TranslateKeepsOrderAndEmptyLinesAndDumpsAttention) {
   TempDir d;
   std::string ck = trained_checkpoint(d);

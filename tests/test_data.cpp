@@ -46,6 +46,15 @@ TEST(TextFile, ReadsPlainAndGzipAlike) {
   EXPECT_EQ(read_lines(d.path("a.txt.gz")), want);
 }
 
+TEST(TextFile, AByteOrderMarkIsDropped) {
+  TempDir d;
+  write_text(d.path("bom.txt"), "\xEF\xBB\xBF" "a b\nc\n");
+  EXPECT_EQ(read_lines(d.path("bom.txt")), (std::vector<std::string>{"a b", "c"}));
+  std::string only_later = "x\n\xEF\xBB\xBF" "y\n";  // only at the start of the text
+  write_text(d.path("later.txt"), only_later);
+  EXPECT_EQ(read_lines(d.path("later.txt"))[1], "\xEF\xBB\xBF" "y");
+}
+
 TEST(TextFile, BadInputNamesFileAndLine) {
   TempDir d;
   EXPECT_NE(error_of([&] { read_lines(d.path("nope.txt")); }).find("nope.txt: no such file"), std::string::npos);

@@ -22,6 +22,7 @@ std::vector<std::string> read_input(const std::string& path) {
   std::string l;
   while (std::getline(std::cin, l)) {
     if (!l.empty() && l.back() == '\r') l.pop_back();
+    if (lines.empty()) strip_bom(l);
     if (find_invalid_utf8(l) != std::string::npos)
       throw DataError("<stdin>:" + std::to_string(lines.size() + 1) + ": invalid UTF-8");
     lines.push_back(l);
@@ -106,9 +107,11 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
           text += std::to_string(i) + " ||| " + ck.text.detokenize(h.tokens) + " ||| " + score + "\n";
         }
       }
-      if (o->output == "-")
+      if (o->output == "-") {
         std::cout << text << std::flush;
-      else
+        // A full disk or a closed stdout must not look like success.
+        if (!std::cout) throw DataError("cannot write the translations to standard output");
+      } else
         write_file_atomic(o->output, text);
       spdlog::info("translated {} lines in {:.2f}s ({:.1f} sentences/s, beam {}); start-up: {:.2f}s before main "
                    "(shared libraries, static initialisation), checkpoint read in {:.2f}s",

@@ -42,6 +42,10 @@ size_t find_invalid_utf8(const std::string& s) {
   return std::string::npos;
 }
 
+void strip_bom(std::string& first_line) {
+  if (first_line.rfind("\xEF\xBB\xBF", 0) == 0) first_line.erase(0, 3);
+}
+
 std::vector<std::string> read_lines(const std::string& path) {
   if (!std::filesystem::exists(path)) throw DataError(path + ": no such file");
   if (std::filesystem::is_directory(path)) throw DataError(path + ": is a directory, expected a text file");
@@ -73,6 +77,7 @@ std::vector<std::string> read_lines(const std::string& path) {
     if (cur.back() == '\r') cur.pop_back();
     lines.push_back(std::move(cur));
   }
+  if (!lines.empty()) strip_bom(lines[0]);
   for (size_t i = 0; i < lines.size(); ++i) {
     size_t bad = find_invalid_utf8(lines[i]);
     if (bad != std::string::npos)

@@ -9,6 +9,9 @@ namespace attn {
 // All lines of a plain or .gz file, without newlines (a trailing \r is kept
 // out too). Throws DataError "file:line: ..." on unreadable files or invalid UTF-8.
 std::vector<std::string> read_lines(const std::string& path);
+// Removes a UTF-8 byte-order mark from the start of a text's first line (some
+// editors write one; left in, it glues itself to the first word).
+void strip_bom(std::string& first_line);
 
 // Byte offset of the first invalid UTF-8 sequence, or npos.
 size_t find_invalid_utf8(const std::string& s);
