@@ -116,21 +116,15 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   write_file_atomic(dir + "/bleu_vs_length.svg",
                     line_plot_svg("BLEU vs source length (test)", "source length (sentences)", "BLEU", bleu_series, 0.0,
                                   100.0, length_ticks));
-  auto top = [](const std::vector<Series>& ss) {
-    double m = 0.1;
-    for (const auto& s : ss)
-      for (double y : s.y) m = std::max(m, y);
-    return m * 1.05;
-  };
   write_file_atomic(dir + "/loss_over_training.svg",
                     line_plot_svg("Validation loss over training", "update", "loss (nats per token)", valid_loss, 0.0,
-                                  top(valid_loss)));
+                                  plot_top(valid_loss, 0.1)));
   write_file_atomic(dir + "/entropy_over_training.svg",
                     line_plot_svg("Mean attention entropy on validation over training", "update", "H (nats)",
-                                  entropy_steps, 0.0, top(entropy_steps)));
+                                  entropy_steps, 0.0, plot_top(entropy_steps, 0.1)));
   write_file_atomic(dir + "/entropy_vs_length.svg",
                     line_plot_svg("Mean attention entropy vs source length (test, greedy)", "source length (sentences)",
-                                  "H (nats)", entropy_len, 0.0, top(entropy_len), length_ticks));
+                                  "H (nats)", entropy_len, 0.0, plot_top(entropy_len, 0.1), length_ticks));
   // One row per sentence, the models side by side (every model decodes the same test corpus).
   const auto& refs = models.empty() ? std::vector<std::vector<std::string>>{} : models.front().references;
   std::vector<size_t> show = pick_comparison_sentences(page, refs, base.output.dump_attention);

@@ -157,6 +157,13 @@ int write_attention_files(const std::string& dir, const std::string& title, cons
   return static_cast<int>(drawn.size());
 }
 
+double plot_top(const std::vector<Series>& series, double at_least) {
+  double m = at_least;
+  for (const auto& s : series)
+    for (double y : s.y) m = std::max(m, y);
+  return m * 1.05;
+}
+
 std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,
                           const std::vector<Series>& series, double ymin, double ymax,
                           const std::vector<std::pair<double, std::string>>& xticks) {

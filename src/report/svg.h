@@ -35,6 +35,10 @@ struct Series {
   std::string name;
   std::vector<double> x, y;
 };
+
+// A y-axis top for plotting `series`: 5 % above the largest value, and at
+// least `at_least` * 1.05 (so an empty or flat plot still has a scale).
+double plot_top(const std::vector<Series>& series, double at_least);
 // x ticks: five evenly spaced numbers, or, when `xticks` is given, exactly
 // those positions with those labels (length buckets: "1-10 (143)" at 5.5).
 std::string line_plot_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,

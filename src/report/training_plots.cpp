@@ -15,13 +15,6 @@ using json = nlohmann::json;
 
 namespace {
 
-double top_of(const std::vector<Series>& ss, double at_least) {
-  double m = at_least;
-  for (const auto& s : ss)
-    for (double y : s.y) m = std::max(m, y);
-  return m * 1.05;
-}
-
 // A line of valid_attention.jsonl back into a record (weights as written, 5 decimals).
 AttentionRecord record_from(const json& j) {
   AttentionRecord r;
@@ -84,7 +77,7 @@ void write_training_plots(const std::string& run_dir, const std::string& scale) 
   if (!loss.empty())
     write_file_atomic(run_dir + "/loss.svg",
                       line_plot_svg("Loss over training (nats per target token)", "update", "loss", loss, 0.0,
-                                    top_of(loss, 0.1)));
+                                    plot_top(loss, 0.1)));
   if (!c.exact.x.empty())
     write_file_atomic(run_dir + "/valid_scores.svg",
                       line_plot_svg("Validation scores over training (greedy decoding)", "update", "score",
@@ -92,7 +85,7 @@ void write_training_plots(const std::string& run_dir, const std::string& scale) 
   if (!c.entropy.x.empty()) {
     write_file_atomic(run_dir + "/entropy.svg",
                       line_plot_svg("Mean attention entropy on validation (forced decoding)", "update", "H (nats)",
-                                    {c.entropy}, 0.0, top_of({c.entropy}, 0.5)));
+                                    {c.entropy}, 0.0, plot_top({c.entropy}, 0.5)));
     write_file_atomic(run_dir + "/entropy_bands.svg",
                       line_plot_svg("Share of target steps per entropy band (nats)", "update", "share", c.bands, 0.0,
                                     1.0));

@@ -408,8 +408,10 @@ TrainResult Loop::run() {
     s_.update_flops += flops;
     s_.wall_seconds = wall_before + since(wall0);
 
-    s_.window_loss += nll;
-    s_.window_tokens += static_cast<int64_t>(tokens);
+    if (main) {  // rank 0 alone keeps the curve (nll and tokens are already summed over ranks)
+      s_.window_loss += nll;
+      s_.window_tokens += static_cast<int64_t>(tokens);
+    }
     if (main && s_.step % std::max(1, t.log_every) == 0 && s_.window_tokens) {
       // The mean over the updates since the previous point, so the curve does not jump at validations.
       s_.loss_curve["step"].push_back(s_.step);
