@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "data/batch.h"
 #include "data/vocab.h"
@@ -215,4 +216,39 @@ TEST(Search, TheStepThatEmitsEosKeepsItsAttentionApart) {
   auto cut = greedy_search(*always, b, o);
   EXPECT_FALSE(cut[0][0].ended);
   EXPECT_FALSE(cut[0][0].eos_attention.defined());
+}
+
+// <pad> and <s> are never printed, so a hypothesis holding one reads like
+// another: n-best lists showed one text twice with two scores. A model that
+// favours them must still never emit them, and n-best texts stay distinct.
+TEST(Search, NeverEmitsPadOrStartSoNbestTextsDiffer) {
+  for (const std::string type : {"bahdanau", "luong", "bottleneck"}) {
+    torch::manual_seed(3);
+    Seq2Seq m(tiny(type), 10, 10);
+    m->eval();
+    {
+      torch::NoGradGuard ng;
+      auto bias = m->named_parameters()["decoder.out.bias"];
+      bias[Vocab::kPad] = 3.0;  // the two likeliest tokens, were they allowed
+      bias[Vocab::kBos] = 3.0;
+    }
+    for (int beam : {1, 6}) {
+      SearchOptions o;
+      o.beam = beam;
+      o.nbest = beam;
+      auto res = search(*m, batch(), o);
+      for (const auto& nb : res) {
+        std::set<std::vector<int>> texts;
+        for (const auto& h : nb) {
+          for (int t : h.tokens) {
+            EXPECT_NE(t, Vocab::kPad) << type << " beam " << beam;
+            EXPECT_NE(t, Vocab::kBos) << type << " beam " << beam;
+          }
+          EXPECT_TRUE(std::isfinite(h.score)) << type;
+          texts.insert(h.tokens);
+        }
+        EXPECT_EQ(texts.size(), nb.size()) << type << " beam " << beam << ": an n-best entry repeats";
+      }
+    }
+  }
 }

@@ -72,13 +72,13 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-RunResult run_attn(const std::string& args, const std::string& stdin_text) {
+RunResult run_attn(const std::string& args, const std::string& stdin_text, const std::string& shell_prefix) {
   std::string tag = std::to_string(getpid()) + "_" + std::to_string(std::random_device{}());
   std::string out = std::filesystem::temp_directory_path() / ("attn_out_" + tag);
   std::string err = std::filesystem::temp_directory_path() / ("attn_err_" + tag);
   std::string in = std::filesystem::temp_directory_path() / ("attn_in_" + tag);
   write_text(in, stdin_text);
-  std::string cmd = std::string(ATTN_BINARY) + " " + args + " <" + in + " >" + out + " 2>" + err;
+  std::string cmd = shell_prefix + " " + std::string(ATTN_BINARY) + " " + args + " <" + in + " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
   RunResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
   std::filesystem::remove(out);

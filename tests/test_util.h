@@ -39,7 +39,8 @@ struct RunResult {
   int code;
   std::string out, err;
 };
-RunResult run_attn(const std::string& args, const std::string& stdin_text = "");
+// `shell_prefix` goes before the binary in the /bin/sh command line (e.g. "ulimit -f 64;").
+RunResult run_attn(const std::string& args, const std::string& stdin_text = "", const std::string& shell_prefix = "");
 
 std::string source_dir();
 std::string shared_dir();  // ../shared beside the repository

@@ -31,7 +31,7 @@ void train_in_processes(const ComparePlan& plan, int parallel, const Globals& g)
       std::string dir = e.config.output.run_dir;
       std::string log = dir + "/console.log";
       pid_t pid = spawn_self({"--threads", "1", "--log-level", g.log_level, "train", "--config",
-                              dir + "/train_config.json", "--run-dir", dir},
+                              dir + "/train_config.json", "--run-dir", dir, "--overwrite"},
                              log);
       spdlog::info("training {} (pid {}, log {})", e.name, pid, log);
       running.push_back({pid, e.name, log});
@@ -93,6 +93,7 @@ void add_compare(CLI::App& app, Globals& g, Runner& run) {
           spdlog::info("training {}", e.name);
           TrainOptions to;
           to.run_dir = e.config.output.run_dir;
+          to.overwrite = true;  // a comparison trains its models afresh each time (--report-only keeps them)
           TrainResult r = train(e.config, to);
           if (r.interrupted) {
             std::printf("interrupted while training %s\n", e.name.c_str());

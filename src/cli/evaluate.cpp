@@ -96,10 +96,11 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       eo.search = {d.beam, d.length_penalty, d.max_len_ratio, d.max_len_add, 1};
       eo.batch_size = d.batch_size;
       eo.align_shift = o->shift;
-      EvalReport rep = evaluate_model(*ck.model, ck.text, test, gold.empty() ? nullptr : &gold, eo);
       std::string dir = o->out.empty()
                             ? (std::filesystem::path(o->checkpoint).parent_path().parent_path() / "eval").string()
                             : o->out;
+      check_writable(dir + "/metrics.json");  // before the work, not after it
+      EvalReport rep = evaluate_model(*ck.model, ck.text, test, gold.empty() ? nullptr : &gold, eo);
       json m = rep.metrics;
       m["checkpoint"] = o->checkpoint;
       m["src"] = o->src;

@@ -64,10 +64,12 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
       "Example:\n  attn train --config configs/toy_reverse.json --run-dir runs/rev\n"
       "  attn train --config configs/toy_reverse.json --run-dir runs/rev --resume\n"
       "  attn train --config c.json --set model.hidden=256 --set train.lr=5e-4\n"
-      "Ctrl-C finishes the current update, writes checkpoints/last.ckpt and exits 0.");
+      "Ctrl-C finishes the current update, writes checkpoints/last.ckpt and exits 0.\n"
+      "A run directory that holds checkpoints is refused unless --resume or --overwrite is given;\n"
+      "--resume of a finished run changes nothing (raise train.max_steps with --set to go on).");
   struct Opts {
     std::string config, run_dir;
-    bool resume = false;
+    bool resume = false, overwrite = false;
     std::vector<std::string> sets;
     long stop_after = 0;
     int world = 1, rank = 0, nproc = 0;
@@ -77,6 +79,8 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--config,-c", o->config, "JSON config")->required()->check(CLI::ExistingFile);
   sub->add_option("--run-dir", o->run_dir, "run directory (default: output.run_dir)");
   sub->add_flag("--resume", o->resume, "continue from RUN_DIR/checkpoints/last.ckpt exactly");
+  sub->add_flag("--overwrite", o->overwrite, "start again in a run directory that holds checkpoints (deletes them)")
+      ->excludes("--resume");
   sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
   sub->add_option("--stop-after", o->stop_after, "stop as if interrupted after N updates (for testing resume)");
   sub->add_option("--nproc", o->nproc, "data-parallel over N local processes (1 thread each)")->check(CLI::Range(1, 64));
@@ -96,6 +100,7 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
       TrainOptions to;
       to.run_dir = dir;
       to.resume = o->resume;
+      to.overwrite = o->overwrite;
       to.stop_at_step = o->stop_after;
       to.observer = &obs;
       to.dist = {o->world, o->rank, o->master, c.train.dist_backend, c.train.dist_timeout};
@@ -131,9 +136,21 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
       }
       if (to.dist.rank != 0) return static_cast<int>(kOk);  // rank 0 reports
       if (isatty(fileno(stdout))) std::printf("\r\033[K");
+      if (!r.already_finished.empty()) {
+        std::string hint = r.already_finished.rfind("train.max_steps", 0) == 0
+                               ? "e.g. --resume --set train.max_steps=" + std::to_string(2 * r.steps)
+                               : "--resume --set KEY=VALUE";
+        std::printf("%s: already finished at step %lld (%s); nothing changed. To train further, raise that limit: %s\n",
+                    dir.c_str(), static_cast<long long>(r.steps), r.already_finished.c_str(), hint.c_str());
+        return static_cast<int>(kOk);
+      }
       if (r.interrupted) {
-        std::printf("stopped at step %lld; checkpoint %s. Resume with: attn train --config %s --run-dir %s --resume\n",
-                    static_cast<long long>(r.steps), r.last_checkpoint.c_str(), o->config.c_str(), dir.c_str());
+        // The command that continues it: the same options, plus --resume.
+        std::string again = "attn train --config " + o->config + " --run-dir " + dir;
+        if (o->nproc > 1) again += " --nproc " + std::to_string(o->nproc);
+        for (const auto& s : o->sets) again += " --set " + s;
+        std::printf("stopped at step %lld; checkpoint %s. Resume with: %s --resume\n", static_cast<long long>(r.steps),
+                    r.last_checkpoint.c_str(), again.c_str());
         return static_cast<int>(kOk);
       }
       // The yardstick for the model's FLOP rate: this machine's sgemm, measured now (~0.2 s).

@@ -62,6 +62,9 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
       ->check(CLI::IsMember({"linear", "sqrt"}));
   sub->callback([&run, &g, o] {
     run = [&g, o] {
+      // Outputs are checked before any work: a bad --output must not cost the whole run.
+      if (o->output != "-") check_writable(o->output);
+      if (!o->dump.empty()) check_writable(o->dump + "/alignments.jsonl");
       auto c0 = std::chrono::steady_clock::now();
       Checkpoint ck = load_checkpoint(o->checkpoint);
       double load_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();

@@ -1,11 +1,15 @@
 #include "data/text_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "data/errors.h"
 
@@ -86,29 +90,75 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-void write_file_atomic(const std::string& path, const std::string& content) {
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError(tmp + ": cannot open for writing");
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      throw DataError(tmp + ": write failed (disk full?)");
+namespace {
+
+std::string why(int err) { return std::strerror(err); }
+
+// write(2) until done; false with errno set on failure.
+bool write_all(int fd, const std::string& content) {
+  const char* p = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
     }
+    p += n;
+    left -= static_cast<size_t>(n);
   }
-  std::filesystem::rename(tmp, path);
+  return true;
+}
+
+}  // namespace
+
+void check_writable(const std::string& path) {
+  std::filesystem::path p(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(p, ec)) throw WriteError(path + ": is a directory, expected a file name");
+  if (p.has_parent_path()) {
+    std::filesystem::create_directories(p.parent_path(), ec);
+    if (ec) throw WriteError(path + ": cannot create its folder: " + ec.message());
+    if (::access(p.parent_path().c_str(), W_OK) != 0) throw WriteError(path + ": cannot write there: " + why(errno));
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  check_writable(path);
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) throw WriteError(path + ": cannot write: " + why(errno));
+  auto fail = [&](bool close_it) {
+    int err = errno;
+    if (close_it) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw WriteError(path + ": cannot write: " + why(err));
+  };
+  if (!write_all(fd, content)) fail(true);
+  if (::close(fd) != 0) fail(false);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail(false);
+}
+
+void append_file(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0) throw WriteError(path + ": cannot write: " + why(errno));
+  struct stat st {};
+  off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+  bool ok = write_all(fd, content);
+  int err = errno;
+  if (!ok && before >= 0) (void)!::ftruncate(fd, before);
+  if (::close(fd) != 0 && ok) ok = false, err = errno;
+  if (!ok) throw WriteError(path + ": cannot write: " + why(err));
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw DataError(path + ": cannot open for reading");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string bytes(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in) throw DataError(path + ": read error");
+  return bytes;
 }
 
 std::vector<std::string> split_ws(const std::string& s) {

@@ -16,8 +16,16 @@ void strip_bom(std::string& first_line);
 // Byte offset of the first invalid UTF-8 sequence, or npos.
 size_t find_invalid_utf8(const std::string& s);
 
-// Write `content` to `path` through `path.tmp` + rename.
+// Write `content` to `path` through `path.tmp` + rename. On any failure the
+// temp file is removed, `path` keeps its old content, and WriteError says
+// why ("No space left on device", "Is a directory", ...).
 void write_file_atomic(const std::string& path, const std::string& content);
+// Append `content` to `path` (created if absent). A failed write is undone
+// (the file is cut back to its old size, so no half line stays) and throws WriteError.
+void append_file(const std::string& path, const std::string& content);
+// Throws WriteError unless `path` could be written: not a directory, its
+// folder exists or can be made. Checked before long work, not after.
+void check_writable(const std::string& path);
 std::string read_file(const std::string& path);
 
 // Split on runs of spaces/tabs.

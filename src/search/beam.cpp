@@ -57,6 +57,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch
     StepOutput out = model.decoder->step(mem, st, y);
     if (out.attention.defined()) weights.push_back(out.attention);
     Tensor logp = torch::log_softmax(out.logits.to(torch::kFloat), -1);  // [A*K, V]
+    mask_never_output(logp);
     int64_t V = logp.size(1);
     Tensor base = torch::tensor(scores, torch::kDouble).to(dev).to(logp.scalar_type()).unsqueeze(1);
     auto [top_v, top_i] = (base + logp).view({A, K * V}).topk(std::min<int64_t>(2 * K, K * V), 1);

@@ -8,37 +8,6 @@ namespace attn {
 
 using torch::Tensor;
 
-std::string decoding_summary(const SearchOptions& o) {
-  if (o.beam <= 1) return "greedy";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "beam %d, length penalty %g", o.beam, o.length_penalty);
-  return buf;
-}
-
-double length_penalty(int length, double alpha) {
-  return alpha == 0 ? 1.0 : std::pow((5.0 + length) / 6.0, alpha);
-}
-
-std::vector<int64_t> source_lengths(const Batch& batch) {
-  Tensor len = batch.src_len.to(torch::kCPU).contiguous();
-  return std::vector<int64_t>(len.data_ptr<int64_t>(), len.data_ptr<int64_t>() + len.numel());
-}
-
-std::vector<int> max_output_lengths(const std::vector<int64_t>& src_len, const SearchOptions& o, int& longest) {
-  std::vector<int> out(src_len.size());
-  longest = 0;
-  for (size_t b = 0; b < src_len.size(); ++b) {
-    int source_tokens = static_cast<int>(src_len[b]) - 1;  // without EOS
-    out[b] = std::max(1, static_cast<int>(o.max_len_ratio * source_tokens) + o.max_len_add);
-    longest = std::max(longest, out[b]);
-  }
-  return out;
-}
-
-std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts) {
-  return opts.beam <= 1 ? greedy_search(model, batch, opts) : beam_search(model, batch, opts);
-}
-
 std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& o) {
   torch::NoGradGuard no_grad;
   const int64_t B = batch.size();
@@ -58,7 +27,9 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Bat
   for (int64_t b = 0; b < B; ++b) active[b] = b, res[b][0].ended = false;
   for (int t = 0; t < longest && !active.empty(); ++t) {
     StepOutput out = model.decoder->step(mem, st, y);
-    auto [lp, tok] = torch::log_softmax(out.logits, -1).max(-1);
+    Tensor logp = torch::log_softmax(out.logits, -1);
+    mask_never_output(logp);
+    auto [lp, tok] = logp.max(-1);
     // One transfer per step: the chosen tokens, their log-probs, the weights.
     Tensor tok_c = tok.to(torch::kCPU), lp_c = lp.to(torch::kCPU).to(torch::kDouble);
     if (out.attention.defined()) {

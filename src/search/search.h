@@ -39,6 +39,10 @@ std::vector<int64_t> source_lengths(const Batch& batch);
 // tokens (at least 1). `longest` gets the largest.
 std::vector<int> max_output_lengths(const std::vector<int64_t>& src_len, const SearchOptions& o, int& longest);
 
+// Log-probabilities of the tokens search never emits (<pad>, <s>) set to
+// -inf, in place, on the last dimension.
+void mask_never_output(torch::Tensor& logp);
+
 // Dispatches on opts.beam: 1 -> greedy (one hypothesis), else beam search.
 std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
 std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);

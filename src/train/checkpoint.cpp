@@ -4,13 +4,30 @@
 
 #include <filesystem>
 
+#include "data/errors.h"
 #include "data/text_file.h"
+#include "train/zip_check.h"
 
 namespace attn {
 
 namespace {
 
 constexpr const char* kFormat = "attn-checkpoint-1";
+
+// The file's bytes, refused with one line if its zip CRCs do not match.
+std::string read_verified(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw CheckpointError(path + ": no such checkpoint");
+  if (std::filesystem::is_directory(path)) throw CheckpointError(path + ": is a directory, expected a checkpoint");
+  std::string bytes;
+  try {
+    bytes = read_file(path);
+  } catch (const DataError& e) {
+    throw CheckpointError(e.what());
+  }
+  std::string damage = zip_damage(bytes.data(), bytes.size());
+  if (!damage.empty()) throw CheckpointError(path + ": damaged checkpoint: " + damage);
+  return bytes;
+}
 
 std::string read_string(torch::serialize::InputArchive& a, const std::string& key) {
   c10::IValue v;
@@ -42,18 +59,22 @@ void save_checkpoint(const std::string& path, Seq2SeqImpl& model, Optimizer* opt
     std::lock_guard<std::mutex> lock(gen.mutex());
     a.write("rng", gen.get_state(), /*is_buffer=*/true);
   }
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  std::filesystem::rename(tmp, path);
+  // Serialised in memory, then written by write_file_atomic: LibTorch's own
+  // file writer, on a full disk, throws again from its destructor (terminate,
+  // exit 134) and leaves its temp file behind.
+  std::string bytes;
+  a.save_to([&bytes](const void* buf, size_t n) {
+    bytes.append(static_cast<const char*>(buf), n);
+    return n;
+  });
+  write_file_atomic(path, bytes);
 }
 
 Checkpoint load_checkpoint(const std::string& path, const torch::Device& device) {
-  if (!std::filesystem::exists(path)) throw CheckpointError(path + ": no such checkpoint");
+  std::string bytes = read_verified(path);
   torch::serialize::InputArchive a;
   try {
-    a.load_from(path);
+    a.load_from(bytes.data(), bytes.size());
   } catch (const c10::Error& e) {
     throw CheckpointError(path + ": not a readable attn checkpoint (corrupted or another format)");
   }
@@ -90,9 +111,10 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
 
 namespace {
 void restore(const std::string& path, Optimizer& opt, bool rng_too) {
+  std::string bytes = read_verified(path);
   torch::serialize::InputArchive a;
   try {
-    a.load_from(path);
+    a.load_from(bytes.data(), bytes.size());
     torch::serialize::InputArchive o;
     if (a.try_read("optimizer", o)) opt.load(o);
     torch::Tensor rng;

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <c10/util/Logging.h>
+#include <spdlog/spdlog.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -38,8 +40,25 @@ int free_local_port() {
   return ntohs(a.sin_port);
 }
 
+namespace {
+
+// c10d and Gloo log through glog, which on its own prints "WARNING: Logging
+// before InitGoogleLogging()" and an "E... socket.cpp" line ahead of attn's
+// own one-line error. Keep them for --log-level debug only.
+void quiet_torch_logging() {
+  int level = spdlog::get_level() <= spdlog::level::debug ? 0 : 3;  // 3: fatal only
+#ifdef C10_USE_GLOG
+  FLAGS_minloglevel = level;
+#else
+  FLAGS_caffe2_log_level = level;
+#endif
+}
+
+}  // namespace
+
 DataParallel::DataParallel(const DistOptions& o)
     : rank_(o.rank), world_(o.world), master_(o.master), timeout_s_(o.timeout_s) {
+  quiet_torch_logging();
   if (o.world < 1 || o.rank < 0 || o.rank >= o.world)
     throw DistError("rank " + std::to_string(o.rank) + " is not in a world of " + std::to_string(o.world));
   if (o.backend != "gloo")
@@ -50,7 +69,7 @@ DataParallel::DataParallel(const DistOptions& o)
   so.port = static_cast<uint16_t>(port);
   so.isServer = rank_ == 0;
   so.numWorkers = static_cast<size_t>(world_);
-  so.waitWorkers = true;
+  so.waitWorkers = false;  // waiting here and again in Gloo's rendezvous took twice the timeout
   so.timeout = timeout;
   try {
     store_ = c10::make_intrusive<c10d::TCPStore>(host, so);

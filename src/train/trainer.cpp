@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "data/batch.h"
 #include "data/errors.h"
@@ -19,6 +19,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/optimizer.h"
+#include "train/run_lock.h"
 
 namespace fs = std::filesystem;
 
@@ -113,16 +114,45 @@ double metric_value(const std::string& metric, const json& v) {
   return v.at("valid_bleu");
 }
 
+// Why a run whose state is `s` has nothing left to do under `t`, or "".
+std::string finished_reason(const LoopState& s, const TrainConfig& t) {
+  if (t.max_steps > 0 && s.step >= t.max_steps) return "train.max_steps = " + std::to_string(t.max_steps) + " reached";
+  if (t.max_epochs > 0 && s.epoch >= t.max_epochs)
+    return "train.max_epochs = " + std::to_string(t.max_epochs) + " reached";
+  if (t.max_minutes > 0 && s.wall_seconds >= t.max_minutes * 60.0)
+    return "train.max_minutes = " + fmt::format("{:g}", t.max_minutes) + " reached";
+  if (t.patience > 0 && s.bad_validations >= t.patience)
+    return "stopped early: train.patience = " + std::to_string(t.patience) + " validations without improvement";
+  return "";
+}
+
+// A validation loss per token above 3 ln(V) + 10 nats has exploded: an
+// untrained model that spreads its probability evenly scores ln(V), and the
+// 10 nats leave room for a passing spike on a small vocabulary.
+double exploded_loss(int64_t vocab) { return 3.0 * std::log(static_cast<double>(vocab)) + 10.0; }
+
 class Loop {
  public:
   Loop(const Config& c, const TrainOptions& o) : c_(c), o_(o) {}
-  TrainResult run();
+  TrainResult run() {
+    try {
+      return run_loop();
+    } catch (const WriteError& e) {
+      // Say where training stands: the files written before are intact.
+      throw WriteError(std::string(e.what()) + "; training stopped at step " + std::to_string(s_.step) + "; " +
+                       saved_so_far() + (last_saved_step_ >= 0 ? " (free space, then --resume)" : ""));
+    }
+  }
 
  private:
+  TrainResult run_loop();
   json validate();
   bool validation_round();  // validate, log, checkpoint; true = stop early
   void save_last();
   void keep_best(double value);
+  void check_diverged(double loss, const char* what) const;
+  void prepare_run_dir();  // refuse or clear earlier checkpoints (not --resume)
+  std::string saved_so_far() const;  // what is on disk, for messages after a failure
   std::string ckpt(const std::string& name) const { return (fs::path(o_.run_dir) / "checkpoints" / name).string(); }
 
   Config c_;
@@ -136,6 +166,8 @@ class Loop {
   LoopState s_;
   TrainResult result_;
   std::unique_ptr<DataParallel> dp_;
+  std::unique_ptr<RunLock> lock_;
+  int64_t last_saved_step_ = -1;
 };
 
 json Loop::validate() {
@@ -179,13 +211,13 @@ json Loop::validate() {
       AttentionRecord r = attention_record(i, valid_.src_tokens[i], text_, hyps[i][0]);
       if (r.weights.defined()) recs.push_back(r);
     }
-    std::string path = (fs::path(o_.run_dir) / "valid_attention.jsonl").string();
-    std::ofstream out(path, std::ios::app);
+    std::string lines;
     for (const auto& r : recs) {
       json j = r.to_json();
       j["step"] = s_.step;
-      out << j.dump() << "\n";
+      lines += j.dump() + "\n";
     }
+    append_file((fs::path(o_.run_dir) / "valid_attention.jsonl").string(), lines);
   }
   return v;
 }
@@ -194,12 +226,13 @@ void Loop::save_last() {
   s_.schedule = schedule_->state();
   save_checkpoint(ckpt("last.ckpt"), *model_, opt_.get(), c_, text_, s_.to_json());
   result_.last_checkpoint = ckpt("last.ckpt");
+  last_saved_step_ = s_.step;
 }
 
 void Loop::keep_best(double value) {
   int keep = c_.train.keep_best;
   if (keep <= 0) return;
-  json& best = s_.best;
+  json best = s_.best;
   bool enters = static_cast<int>(best.size()) < keep ||
                 metric_better(c_.train.metric, value, best.back()["metric"].get<double>());
   if (!enters) return;
@@ -208,22 +241,77 @@ void Loop::keep_best(double value) {
   size_t pos = 0;
   while (pos < best.size() && !metric_better(c_.train.metric, value, best[pos]["metric"].get<double>())) ++pos;
   best.insert(best.begin() + static_cast<long>(pos), entry);
+  json evicted = json::array();
   while (static_cast<int>(best.size()) > keep) {
-    fs::remove(best.back()["path"].get<std::string>());
+    evicted.push_back(best.back()["path"]);
     best.erase(best.size() - 1);
   }
-  s_.schedule = schedule_->state();
-  save_checkpoint(path, *model_, opt_.get(), c_, text_, s_.to_json());
-  if (pos == 0) {  // best.ckpt: the top one, replaced atomically
-    fs::copy_file(path, ckpt("best.ckpt.tmp"), fs::copy_options::overwrite_existing);
-    fs::rename(ckpt("best.ckpt.tmp"), ckpt("best.ckpt"));
+  // The new file first: if it cannot be written, the kept ones are all still there.
+  LoopState with_new = s_;
+  with_new.best = best;
+  with_new.schedule = schedule_->state();
+  save_checkpoint(path, *model_, opt_.get(), c_, text_, with_new.to_json());
+  s_.best = best;
+  for (const auto& e : evicted) fs::remove(e.get<std::string>());
+  if (pos == 0) {
+    // best.ckpt: the top one, replaced atomically. A hard link costs no disk
+    // space (copying needs as much again); where links are refused, copy.
+    std::string tmp = ckpt("best.ckpt.tmp");
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    fs::create_hard_link(path, tmp, ec);
+    if (ec) {
+      try {
+        write_file_atomic(tmp, read_file(path));
+      } catch (const DataError& e) {
+        throw WriteError(e.what());
+      }
+    }
+    fs::rename(tmp, ckpt("best.ckpt"));
   }
+}
+
+void Loop::check_diverged(double loss, const char* what) const {
+  double limit = exploded_loss(text_.tgt_vocab.size());
+  if (std::isfinite(loss) && loss <= limit) return;
+  throw DivergedError(fmt::format(
+      "training diverged at step {}: {} is {:.4g} nats per token{}; nothing from this model was saved; {}. "
+      "Lower train.lr (now {:g}) or set train.clip",
+      s_.step, what, loss,
+      std::isfinite(loss) ? fmt::format(" (an untrained model scores {:.2f}; the limit is {:.2f})",
+                                        std::log(static_cast<double>(text_.tgt_vocab.size())), limit)
+                          : "",
+      saved_so_far(), c_.train.lr));
+}
+
+std::string Loop::saved_so_far() const {
+  std::string s = last_saved_step_ >= 0 ? "checkpoints/last.ckpt holds step " + std::to_string(last_saved_step_)
+                                        : "no checkpoint of this run was written";
+  if (!s_.best.empty()) s += ", checkpoints/best.ckpt step " + s_.best.front()["step"].dump();
+  return s;
+}
+
+void Loop::prepare_run_dir() {
+  std::vector<std::string> found;
+  fs::path dir = fs::path(o_.run_dir) / "checkpoints";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".ckpt") found.push_back(e.path().filename().string());
+  std::sort(found.begin(), found.end());
+  if (!found.empty() && !o_.overwrite)
+    throw CheckpointError(o_.run_dir + ": holds checkpoints of an earlier run (" + join(found, ", ") +
+                          "); continue it with --resume, start again with --overwrite (deletes them), or give "
+                          "another --run-dir");
+  if (!found.empty()) spdlog::warn("{}: --overwrite: deleting {}", o_.run_dir, join(found, ", "));
+  for (const auto& f : found) fs::remove(dir / f);
+  for (const char* f : {"metrics.jsonl", "valid_attention.jsonl", "summary.json"}) fs::remove(fs::path(o_.run_dir) / f);
 }
 
 bool Loop::validation_round() {
   const auto& t = c_.train;
   json v = validate();
   model_->train();
+  check_diverged(v.at("valid_loss").get<double>(), "the validation loss");
   double value = metric_value(t.metric, v);
   // Compared with the best value so far (not with the kept checkpoints:
   // keep_best may be 0).
@@ -250,7 +338,7 @@ bool Loop::validation_round() {
   s_.validated_step = s_.step;
   keep_best(value);
   save_last();
-  std::ofstream(fs::path(o_.run_dir) / "metrics.jsonl", std::ios::app) << line.dump() << "\n";
+  append_file((fs::path(o_.run_dir) / "metrics.jsonl").string(), line.dump() + "\n");
   write_training_plots(o_.run_dir, c_.output.attention_scale);  // loss.svg, entropy.svg, valid_attention.html: up to date at every validation
   result_.last_validation = line;
   if (better) result_.best_validation = line;
@@ -263,7 +351,17 @@ bool Loop::validation_round() {
   return false;
 }
 
-TrainResult Loop::run() {
+TrainResult Loop::run_loop() {
+  // Before anything is written: one training per run directory.
+  if (o_.dist.rank == 0) {
+    lock_ = std::make_unique<RunLock>(o_.run_dir);
+    // A process killed while writing (kill -9, power loss) leaves NAME.tmp
+    // beside an intact NAME; with the lock held, nobody else is writing them.
+    std::error_code ec;
+    for (const auto& dir : {fs::path(o_.run_dir), fs::path(o_.run_dir) / "checkpoints"})
+      for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
+  }
   // Meet the other ranks first: a missing worker fails fast, before any work.
   if (o_.dist.world > 1) dp_ = std::make_unique<DataParallel>(o_.dist);
   const bool main = !dp_ || dp_->is_main();
@@ -274,7 +372,6 @@ TrainResult Loop::run() {
   c_ = materialise_toy_data(c_, o_.run_dir);
   if (c_.data.train_src.empty() || c_.data.valid_src.empty())
     throw ConfigError({"data: training needs train_src/train_tgt and valid_src/valid_tgt (or data.toy.task)"});
-  if (main) write_file_atomic((fs::path(o_.run_dir) / "config.json").string(), config_to_json(c_).dump(2) + "\n");
 
   if (o_.resume) {
     if (!fs::exists(ckpt("last.ckpt")))
@@ -290,14 +387,20 @@ TrainResult Loop::run() {
     if (s_.world != world)
       throw CheckpointError(ck.path + ": was trained by " + std::to_string(s_.world) +
                             " process(es); resume it with the same world size, not " + std::to_string(world));
+    last_saved_step_ = s_.step;
+    // A finished run stays as it is: resuming it again and again must not
+    // train more updates or rewrite its checkpoints.
+    result_.already_finished = finished_reason(s_, c_.train);
+    if (!result_.already_finished.empty()) {
+      result_.steps = s_.step;
+      result_.last_checkpoint = ck.path;
+      if (!s_.best.empty()) result_.best_checkpoint = ckpt("best.ckpt");
+      if (dp_) dp_->barrier();  // let the other ranks load it and find the same
+      return result_;
+    }
     spdlog::info("resuming {} at step {}, epoch {}", ck.path, s_.step, s_.epoch);
   } else {
-    if (main && fs::exists(ckpt("last.ckpt")))
-      spdlog::warn("{} exists and will be overwritten (use --resume to continue it)", ckpt("last.ckpt"));
-    if (main) {
-      fs::remove(fs::path(o_.run_dir) / "metrics.jsonl");
-      fs::remove(fs::path(o_.run_dir) / "valid_attention.jsonl");
-    }
+    if (main) prepare_run_dir();
     ReadStats st;
     auto pairs = read_parallel(c_.data.train_src, c_.data.train_tgt, c_.data.skip_empty, &st);
     text_ = build_text_model(c_, pairs, o_.run_dir, /*reuse_existing=*/!main);
@@ -311,6 +414,7 @@ TrainResult Loop::run() {
     model_->to(o_.device);
     s_.world = world;
   }
+  if (main) write_file_atomic((fs::path(o_.run_dir) / "config.json").string(), config_to_json(c_).dump(2) + "\n");
   if (dp_) {
     if (main) dp_->barrier();
     dp_->broadcast(model_->parameters());  // every rank starts from rank 0's weights
@@ -393,6 +497,8 @@ TrainResult Loop::run() {
       batch_tokens = static_cast<int64_t>(g[4]);
       flops = g[5];
     }
+    // Same on every rank (nll is summed over ranks): all stop together.
+    if (!std::isfinite(nll)) check_diverged(nll / std::max(tokens, 1.0), "the training loss");
     loss.backward();
     if (dp_) dp_->all_reduce_gradients(model_->parameters());
     if (t.clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), t.clip);

@@ -34,6 +34,9 @@ class TrainObserver {
 struct TrainOptions {
   std::string run_dir;
   bool resume = false;
+  // Start again in a run directory that holds checkpoints, deleting them
+  // (without it such a directory is refused: resume it, or say so).
+  bool overwrite = false;
   int64_t stop_at_step = 0;  // act as if interrupted after this update (tests)
   torch::Device device = torch::kCPU;
   TrainObserver* observer = nullptr;
@@ -43,6 +46,7 @@ struct TrainOptions {
 struct TrainResult {
   bool interrupted = false;
   bool early_stopped = false;
+  std::string already_finished;  // --resume of a finished run: why it had ended; nothing was changed
   int64_t steps = 0;
   nlohmann::json last_validation, best_validation;
   std::string last_checkpoint, best_checkpoint;
@@ -50,6 +54,13 @@ struct TrainResult {
   double tokens_per_sec = 0;  // target tokens per second of update time
   double gflops_per_sec = 0;  // model FLOPs per second of update time (model/flops.h)
   int64_t parameters = 0;
+};
+
+// Training stopped because the loss became non-finite or exploded; nothing
+// from the diverged model was saved.
+class DivergedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Set from a signal handler; the loop finishes the current update, writes
