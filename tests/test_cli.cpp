@@ -323,3 +323,77 @@ TEST(Cli, InfoReportsTheBlasInUseWithAMeasuredRate) {
   EXPECT_GT(b["gflops_geomean"].get<double>(), 0.0);
   EXPECT_FALSE(j.contains("other_blas"));  // --quick measures only the one in use
 }
+
+// On a terminal the progress is one status line on stderr that log lines
+// clear before they print (validation lines were glued to a stale progress
+// line on stdout), cut to the width so it never wraps; "valid in" counts to
+// the end of the run when max_steps comes first. Not a terminal: none of it.
+TEST(Cli, ProgressOnATerminalFitsItsWidthAndNeverGluesToLogLines) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "needs script(1) for a terminal";
+  TempDir d;
+  write_text(d.path("c.json"), R"({"data": {"toy": {"task": "copy", "n_train": 300, "n_valid": 20, "min_len": 2,
+    "max_len": 5, "vocab": 6}}, "model": {"emb": 8, "hidden": 8, "dec_hidden": 16},
+    "train": {"max_steps": 250, "valid_every": 200, "log_every": 10}})");
+  std::string cmd = std::string(ATTN_BINARY) + " train --config " + d.path("c.json") + " --run-dir " + d.path("run");
+  // script(1) gives the command a pseudo-terminal (80 columns when it cannot tell) and records what it drew.
+  ASSERT_EQ(std::system(("stty cols 60 2>/dev/null; script -qec 'stty cols 60; " + cmd + "' " + d.path("tty.txt") +
+                         " >/dev/null 2>&1 </dev/null").c_str()),
+            0);
+  std::string tty = read_file(d.path("tty.txt"));
+  ASSERT_NE(tty.find("step 1/250"), std::string::npos) << tty;
+  int validations = 0;
+  for (size_t p = tty.find("info: validation at step"); p != std::string::npos;
+       p = tty.find("info: validation at step", p + 1)) {
+    ++validations;
+    size_t start = tty.rfind('[', p);  // the "[hh:mm:ss]" before it
+    ASSERT_NE(start, std::string::npos);
+    bool clean = start == 0 || tty[start - 1] == '\n' || (start >= 4 && tty.compare(start - 4, 4, "\r\033[K") == 0);
+    EXPECT_TRUE(clean) << "glued to something: " << tty.substr(start >= 80 ? start - 80 : 0, 120);
+  }
+  EXPECT_EQ(validations, 2);
+  // Every status drawn is at most 59 columns, and none promises a validation after the last step.
+  for (size_t p = tty.find("\r\033[Kstep "); p != std::string::npos; p = tty.find("\r\033[Kstep ", p + 1)) {
+    size_t end = tty.find_first_of("\r\n", p + 1);
+    EXPECT_LE(end - p - 4, 59u) << tty.substr(p + 4, end - p - 4);
+  }
+  for (size_t p = tty.find("step 24"); p != std::string::npos; p = tty.find("step 24", p + 1)) {
+    size_t v = tty.find("valid in ", p);
+    if (v != std::string::npos && v - p < 80) EXPECT_LE(std::stoi(tty.substr(v + 9)), 10) << tty.substr(p, 80);
+  }
+  auto plain = run_attn("train --config " + d.path("c.json") + " --run-dir " + d.path("run2"));
+  EXPECT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("\033[K"), std::string::npos);
+  EXPECT_EQ(plain.out.find("\033[K"), std::string::npos);
+}
+
+// A line longer than a location-attention model can read used to abort the
+// whole run; now that line is cut with a warning naming it, the rest translate.
+// n-best mode keeps empty input lines (as "INDEX |||  ||| 0.0000") instead of dropping them.
+TEST(Cli, ALineTooLongForLocationAttentionIsCutAndNbestKeepsEmptyLines) {
+  TempDir d;
+  write_text(d.path("c.json"), R"({"data": {"toy": {"task": "copy", "n_train": 200, "n_valid": 10, "n_test": 10,
+    "min_len": 2, "max_len": 5, "test_min_len": 2, "test_max_len": 5, "vocab": 6}, "max_src_len": 10},
+    "model": {"type": "luong", "emb": 8, "hidden": 8, "dec_hidden": 16,
+              "attention": {"score": "location", "max_src_len": 11}},
+    "train": {"max_steps": 4, "valid_every": 4}})");
+  auto t = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("run"));
+  ASSERT_EQ(t.code, 0) << t.err;
+  std::string ck = d.path("run/checkpoints/last.ckpt");
+  std::string long_line = "a b c d e a b c d e a b c d e";  // 15 tokens; the model reads 10
+  auto r = run_attn("--log-level warn translate --checkpoint " + ck, "a b\n" + long_line + "\nc d\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(count(r.out, "\n"), 3) << r.out;
+  EXPECT_NE(r.err.find("<stdin>:2: 15 tokens; this model reads at most 10"), std::string::npos) << r.err;
+  auto nb = run_attn("--log-level warn translate --checkpoint " + ck + " --beam 2 --nbest 2", "a b\n\nc d\n");
+  EXPECT_EQ(nb.code, 0) << nb.err;
+  EXPECT_NE(nb.out.find("1 |||  ||| 0.0000\n"), std::string::npos) << nb.out;
+  EXPECT_EQ(count(nb.out, "0 ||| "), 2) << nb.out;
+  EXPECT_EQ(count(nb.out, "2 ||| "), 2) << nb.out;
+}
+
+TEST(Cli, DataHelpShowsDataExamples) {
+  auto r = run_attn("data --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("attn data toy --task"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("attn compare --config"), std::string::npos) << "the top-level examples again";
+}

@@ -128,3 +128,36 @@ TEST(Config, DidYouMean) {
   EXPECT_EQ(did_you_mean("gneral", {"dot", "general"}), "general");
   EXPECT_EQ(did_you_mean("zzzzzz", {"dot", "general"}), "");
 }
+
+// Cross-field rules were checked only once every single field was right, so
+// fixing one mistake revealed the next. A rule about a field that is itself
+// wrong is left out (it would judge a default).
+TEST(Config, CrossFieldMistakesAreReportedWithTheOthersAtOnce) {
+  auto p = problems(json::parse(R"({"model": {"hiden": 5, "type": "bahdanau", "attention": {"score": "dot"}},
+    "data": {"toy": {"task": "copy", "min_len": 9, "max_len": 3}}, "decode": {"beam": 2, "nbest": 3}})"));
+  EXPECT_TRUE(has(p, "model.hiden: unknown key"));
+  EXPECT_TRUE(has(p, "data.toy.min_len: 9 is greater than max_len 3"));
+  EXPECT_TRUE(has(p, "Bahdanau decoder scores with its previous state"));
+  EXPECT_TRUE(has(p, "decode.nbest: 3 is larger than decode.beam 2"));
+  EXPECT_EQ(p.size(), 4u);
+  auto q = problems(json::parse(R"({"decode": {"beam": "two", "nbest": 3}})"));
+  EXPECT_TRUE(has(q, "decode.beam: expected an integer"));
+  EXPECT_FALSE(has(q, "larger than decode.beam")) << "judged the default beam";
+}
+
+// Adadelta at Adam's 0.001 does not learn: each optimiser has its own default.
+TEST(Config, EachOptimiserHasItsOwnDefaultLearningRate) {
+  EXPECT_DOUBLE_EQ(config_from_json(json::object()).train.lr, 1e-3);
+  EXPECT_DOUBLE_EQ(config_from_json({{"train", {{"optimizer", "adadelta"}}}}).train.lr, 1.0);
+  EXPECT_DOUBLE_EQ(config_from_json({{"train", {{"optimizer", "sgd"}}}}).train.lr, 0.1);
+  EXPECT_DOUBLE_EQ(config_from_json({{"train", {{"optimizer", "adadelta"}, {"lr", 0.5}}}}).train.lr, 0.5);
+  EXPECT_NE(annotated_defaults().find("adadelta 1.0"), std::string::npos);
+}
+
+TEST(Config, AnnotatedDefaultsDescribeTheCompareSection) {
+  std::string text = annotated_defaults();
+  EXPECT_NE(text.find("\"compare\": {"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"parallel\": 1"), std::string::npos);
+  json j = json::parse(text, nullptr, true, true);
+  EXPECT_EQ(config_from_json(j).compare.parallel, 1);
+}

@@ -166,7 +166,7 @@ TEST(Trainer, TrainLossAtEveryLogStepAndTrainingPlotsInTheRunDirectory) {
   train(c, o);
   auto m = metrics(d.path());
   ASSERT_EQ(m.size(), 2u);
-  EXPECT_EQ(m[0]["format"], "attn.metrics/2");
+  EXPECT_EQ(m[0]["format"], "attn.metrics/3");
   EXPECT_EQ(m[0]["train_loss_curve"]["step"], json({3, 6, 9}));
   EXPECT_EQ(m[1]["train_loss_curve"]["step"], json({12, 15, 18}));
   for (const auto& l : m[1]["train_loss_curve"]["train_loss"]) EXPECT_GT(l.get<double>(), 0.0);
@@ -188,4 +188,28 @@ TEST(Trainer, TrainLossAtEveryLogStepAndTrainingPlotsInTheRunDirectory) {
   for (size_t p = html.find("<svg"); p != std::string::npos; p = html.find("<svg", p + 1)) ++maps;
   EXPECT_EQ(maps, 4u);
   EXPECT_NE(html.find("update 20"), std::string::npos);
+}
+
+// metrics.jsonl counts epochs from 1, as the log does, and its lr is the one
+// the updates before the validation used (it showed the value a plateau
+// schedule had just lowered for the updates after).
+TEST(Trainer, MetricsEpochCountsFromOneAndLrIsTheOneUsed) {
+  TempDir d;
+  Config c = toy_config(d.path());
+  c.train.lr = 1e-9;  // exact match stays 0: no validation after the first is better
+  c.train.metric = "exact_match";
+  c.train.schedule = "plateau";
+  c.train.decay_patience = 0;  // lowered at the first validation that is not better
+  c.train.decay_factor = 0.5;
+  c.train.min_lr = 0;
+  c.train.max_steps = 30;
+  TrainOptions o;
+  o.run_dir = d.path();
+  train(c, o);
+  auto m = metrics(d.path());
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0]["epoch"], 1);  // step 10 of 25 batches per epoch
+  EXPECT_DOUBLE_EQ(m[0]["lr"].get<double>(), 1e-9);
+  EXPECT_DOUBLE_EQ(m[1]["lr"].get<double>(), 1e-9);  // lowered at this validation, for the updates after it
+  EXPECT_DOUBLE_EQ(m[2]["lr"].get<double>(), 5e-10);
 }

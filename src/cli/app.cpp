@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +14,7 @@
 
 #include "blas/blas_probe.h"
 #include "cli/common.h"
+#include "cli/status_line.h"
 #include "data/errors.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
@@ -20,9 +23,21 @@
 
 namespace attn::cli {
 
+namespace {
+std::shared_ptr<StatusLineSink> g_status_line;  // null when stderr is not a terminal
+}  // namespace
+
+StatusLineSink* status_line() { return g_status_line.get(); }
+
 void setup_logging(const Globals& g, const std::string& file) {
   std::vector<spdlog::sink_ptr> sinks;
-  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  if (isatty(fileno(stderr))) {
+    if (g_status_line) g_status_line->clear_status();
+    g_status_line = std::make_shared<StatusLineSink>();
+    sinks.push_back(g_status_line);
+  } else {
+    sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  }
   if (!file.empty()) sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false));
   auto logger = std::make_shared<spdlog::logger>("attn", sinks.begin(), sinks.end());
   logger->set_pattern("[%H:%M:%S] %^%l%$: %v");

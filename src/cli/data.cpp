@@ -15,6 +15,10 @@ namespace attn::cli {
 void add_data(CLI::App& app, Globals& g, Runner& run) {
   auto* sub = app.add_subcommand("data", "Make toy corpora with gold alignments; train sentencepiece models");
   sub->require_subcommand(1);
+  sub->footer(
+      "Examples:\n  attn data toy --task reverse --n 1000 --out data/rev\n"
+      "  attn data spm --input train.de.gz --input train.en.gz --model-prefix data/spm/joint --vocab-size 8000\n"
+      "  attn data stats --config configs/multi30k_de_en_bahdanau.json");
   auto spec = std::make_shared<ToySpec>();
   auto out = std::make_shared<std::string>();
   auto* toy = sub->add_subcommand("toy", "Write PREFIX.src, PREFIX.tgt, PREFIX.align (Pharaoh i-j, source first)");

@@ -90,6 +90,18 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       if (o->beam) d.beam = o->beam;
       if (o->alpha >= 0) d.length_penalty = o->alpha;
       Corpus test = load_corpus(o->src, o->ref, ck.text, true, 0, 0);
+      if (auto limit = static_cast<size_t>(ck.model->max_source_tokens())) {
+        size_t cut = 0;
+        for (size_t i = 0; i < test.size(); ++i) {
+          if (test.examples[i].src.size() <= limit) continue;
+          test.examples[i].src.resize(limit);
+          test.src_tokens[i].resize(limit);
+          ++cut;
+        }
+        if (cut)
+          spdlog::warn("{}: {} sources longer than the {} tokens this model reads (attention.max_src_len) were cut",
+                       o->src, cut, limit);
+      }
       std::vector<GoldAlignment> gold;
       if (!o->align.empty()) gold = read_gold_alignments(o->align, test.size());
       EvalOptions eo;

@@ -9,6 +9,7 @@
 #include "blas/blas_probe.h"
 #include "cli/common.h"
 #include "cli/process.h"
+#include "cli/status_line.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 
@@ -16,27 +17,29 @@ namespace attn::cli {
 
 namespace {
 
-// A progress bar on a terminal; periodic log lines otherwise.
+// A status line on a terminal (stderr, shared with the log: see
+// status_line.h); periodic log lines otherwise.
 class ConsoleObserver : public TrainObserver {
  public:
-  explicit ConsoleObserver(int log_every) : tty_(isatty(fileno(stdout))), log_every_(log_every) {}
+  explicit ConsoleObserver(int log_every) : log_every_(log_every) {}
+  ~ConsoleObserver() override {
+    if (status_line()) status_line()->clear_status();
+  }
   void on_progress(const TrainProgress& p) override {
-    auto now = std::chrono::steady_clock::now();
-    if (tty_) {
+    if (StatusLineSink* s = status_line()) {
+      auto now = std::chrono::steady_clock::now();
       if (now - last_ < std::chrono::milliseconds(200)) return;
       last_ = now;
       std::string total = p.max_steps > 0 ? "/" + std::to_string(p.max_steps) : "";
-      std::printf("\r\033[Kstep %lld%s | epoch %d | loss %.3f | %.0f tok/s | lr %.2g | valid in %lld steps (%.0fs)",
-                  static_cast<long long>(p.step), total.c_str(), p.epoch + 1, p.loss, p.tokens_per_sec, p.lr,
-                  static_cast<long long>(p.steps_to_valid), p.eta_valid_sec);
-      std::fflush(stdout);
+      s->set_status(fmt::format("step {}{} | epoch {} | loss {:.3f} | {:.0f} tok/s | lr {:.2g} | valid in {} ({:.0f}s)",
+                                p.step, total, p.epoch + 1, p.loss, p.tokens_per_sec, p.lr, p.steps_to_valid,
+                                p.eta_valid_sec));
     } else if (p.step % log_every_ == 0) {
       spdlog::info("step {} | epoch {} | loss {:.3f} | {:.0f} tok/s, {:.1f} GFLOP/s | lr {:.2g}", p.step, p.epoch + 1,
                    p.loss, p.tokens_per_sec, p.gflops_per_sec, p.lr);
     }
   }
   void on_validation(const nlohmann::json& v) override {
-    if (tty_) std::printf("\r\033[K");
     std::string ent = v.contains("attention_entropy")
                           ? fmt::format(" | H {:.2f} nats ({:.2f} of log m)", v["attention_entropy"].get<double>(),
                                         v["attention_entropy_normalised"].get<double>())
@@ -51,7 +54,6 @@ class ConsoleObserver : public TrainObserver {
   }
 
  private:
-  bool tty_;
   int log_every_;
   std::chrono::steady_clock::time_point last_{};
 };
@@ -135,7 +137,7 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
         if (p > 0 && !ok) throw std::runtime_error("a data-parallel worker failed; see " + dir + "/rank*.log");
       }
       if (to.dist.rank != 0) return static_cast<int>(kOk);  // rank 0 reports
-      if (isatty(fileno(stdout))) std::printf("\r\033[K");
+      if (status_line()) status_line()->clear_status();
       if (!r.already_finished.empty()) {
         std::string hint = r.already_finished.rfind("train.max_steps", 0) == 0
                                ? "e.g. --resume --set train.max_steps=" + std::to_string(2 * r.steps)

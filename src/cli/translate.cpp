@@ -86,9 +86,15 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
       std::vector<Example> ex;
       std::vector<size_t> where;
       std::vector<std::vector<std::string>> src_tokens;
+      const auto limit = static_cast<size_t>(ck.model->max_source_tokens());
       for (size_t i = 0; i < lines.size(); ++i) {
         auto toks = ck.text.src_tok->encode(lines[i]);
         if (toks.empty()) continue;
+        if (limit && toks.size() > limit) {  // one long line must not cost the others their translations
+          spdlog::warn("{}:{}: {} tokens; this model reads at most {} (attention.max_src_len): the rest is not "
+                       "translated", o->input == "-" ? "<stdin>" : o->input, i + 1, toks.size(), limit);
+          toks.resize(limit);
+        }
         ex.push_back({ck.text.src_vocab.encode(toks), {}, static_cast<int>(i + 1)});
         where.push_back(i);
         src_tokens.push_back(std::move(toks));
@@ -104,6 +110,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
           text += (hyps[i].empty() ? "" : ck.text.detokenize(hyps[i][0].tokens)) + "\n";
           continue;
         }
+        if (hyps[i].empty()) text += std::to_string(i) + " |||  ||| 0.0000\n";  // empty in, empty out: keep the index
         for (const auto& h : hyps[i]) {
           char score[32];
           std::snprintf(score, sizeof score, "%.4f", h.score);

@@ -345,7 +345,26 @@ Config config_from_json(const json& j) {
   read("decode", c.decode);
   read("output", c.output);
   if (j.contains("compare") && j["compare"].is_object()) read_compare(j["compare"], c.compare, problems);
-  if (problems.empty()) cross_check(c, problems);
+  // Each optimiser's own learning rate when none is given (Adadelta at
+  // Adam's 0.001 does not learn).
+  if (!j.contains("train") || !j["train"].is_object() || !j["train"].contains("lr"))
+    c.train.lr = c.train.optimizer == "adadelta" ? 1.0 : c.train.optimizer == "sgd" ? 0.1 : 1e-3;
+  // Rules across fields are checked even when single fields are wrong, so
+  // one run of `config check` lists everything; a rule about a field that
+  // already has a problem is left out (it would judge a default).
+  std::vector<std::string> cross;
+  cross_check(c, cross);
+  for (const auto& x : cross) {
+    std::string key = x.substr(0, x.find(':'));
+    bool known = std::any_of(problems.begin(), problems.end(), [&](const std::string& q) {
+      std::string bad = q.substr(0, q.find(':'));
+      if (q.rfind(key + ":", 0) == 0 || q.rfind(key + ".", 0) == 0 || x.find(bad) != std::string::npos) return true;
+      // the rule names the bad field by its last part ("max_len") within the same section
+      std::string section = bad.substr(0, bad.find('.')), last = bad.substr(bad.rfind('.') + 1);
+      return key.rfind(section, 0) == 0 && x.find(last, key.size()) != std::string::npos;
+    });
+    if (!known) problems.push_back(x);
+  }
   if (!problems.empty()) throw ConfigError(problems);
   return c;
 }
@@ -416,6 +435,14 @@ std::string annotated_defaults() {
   top.section("train", c.train, "optimisation, validation, checkpoints");
   top.section("decode", c.decode, "greedy / beam search");
   top.section("output", c.output, "run directory and reports");
+  // compare has no field list (its models are free-form changes to "model").
+  DocNode cmp{"compare", "", "attn compare: models trained on one corpus and reported side by side", {}, true};
+  cmp.children.push_back({"models", "[]",
+                          "[{\"name\": N, \"model\": {changes to the model section}}]; empty: bottleneck, "
+                          "bahdanau and luong-general",
+                          {}, false});
+  cmp.children.push_back({"parallel", std::to_string(c.compare.parallel), "training processes at once [1, 64]", {}, false});
+  root.children.push_back(cmp);
   std::ostringstream os;
   os << "// attn configuration: every key with its default. Comments are allowed.\n{\n";
   print_doc(root, 2, os);

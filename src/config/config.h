@@ -159,7 +159,7 @@ struct TrainConfig {
   double dist_timeout = 300;
   template <class V> void visit(V& v) {
     v.choice("optimizer", optimizer, {"adam", "sgd", "adadelta"}, "optimiser");
-    v.num("lr", lr, 0.0, 100.0, "learning rate (adadelta: 1.0)");
+    v.num("lr", lr, 0.0, 100.0, "learning rate; if not given, the optimiser's own: adam 0.001, sgd 0.1, adadelta 1.0");
     v.num("momentum", momentum, 0.0, 0.999, "sgd momentum");
     v.num("clip", clip, 0.0, 1e9, "gradient-norm clipping, 0 = off");
     v.choice("schedule", schedule, {"constant", "plateau", "inverse_sqrt"}, "learning-rate schedule");

@@ -38,4 +38,9 @@ int64_t Seq2SeqImpl::parameter_count() const {
   return n;
 }
 
+int64_t Seq2SeqImpl::max_source_tokens() const {
+  bool location = config.type != "bottleneck" && config.attention.score == "location";
+  return location ? config.attention.max_src_len - 1 : 0;
+}
+
 }  // namespace attn

@@ -21,6 +21,9 @@ class Seq2SeqImpl : public torch::nn::Module {
   // attention, if given, receives the weights [B, T, S] (undefined for the bottleneck).
   LossOutput loss(const Batch& b, double label_smoothing, double entropy_lambda, torch::Tensor* attention = nullptr);
   int64_t parameter_count() const;
+  // Longest source in tokens (without EOS) this model can read; 0: any
+  // (the location score has one weight per source position).
+  int64_t max_source_tokens() const;
 
   ModelConfig config;
   int64_t src_vocab, tgt_vocab;

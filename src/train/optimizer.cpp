@@ -89,7 +89,7 @@ void Schedule::on_validation(double, bool better) {
     return;
   }
   if (++bad_ > c_.decay_patience) {
-    lr_ = std::max(c_.min_lr, lr_ * c_.decay_factor);
+    lr_ = std::max(std::min(c_.min_lr, lr_), lr_ * c_.decay_factor);  // a floor above the lr must not raise it
     bad_ = 0;
   }
 }

@@ -312,6 +312,7 @@ bool Loop::validation_round() {
   json v = validate();
   model_->train();
   check_diverged(v.at("valid_loss").get<double>(), "the validation loss");
+  const double lr_used = schedule_->lr_at(s_.step);  // before a plateau schedule lowers it for the next updates
   double value = metric_value(t.metric, v);
   // Compared with the best value so far (not with the kept checkpoints:
   // keep_best may be 0).
@@ -319,10 +320,10 @@ bool Loop::validation_round() {
   if (better) s_.best_value = value;
   schedule_->on_validation(value, better);
   s_.bad_validations = better ? 0 : s_.bad_validations + 1;
-  json line = {{"format", "attn.metrics/2"},  // docs/formats.md
+  json line = {{"format", "attn.metrics/3"},  // docs/formats.md
                {"step", s_.step},
-               {"epoch", s_.epoch},
-               {"lr", schedule_->lr_at(s_.step)},
+               {"epoch", s_.epoch + 1},  // 1-based, as the log counts
+               {"lr", lr_used},
                {"train_loss", s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0},
                {"tokens_per_sec", s_.update_seconds > 0 ? s_.loss_tokens / s_.update_seconds : 0.0},
                {"model_gflops_per_sec", s_.update_seconds > 0 ? s_.update_flops / s_.update_seconds / 1e9 : 0.0},
@@ -418,8 +419,6 @@ TrainResult Loop::run_loop() {
   if (dp_) {
     if (main) dp_->barrier();
     dp_->broadcast(model_->parameters());  // every rank starts from rank 0's weights
-    // Dropout masks must differ between ranks (rank 0 keeps the checkpoint's RNG).
-    if (!main) torch::manual_seed(static_cast<uint64_t>(c_.train.seed) + 7919ULL * rank + static_cast<uint64_t>(s_.step));
   }
   ReadStats tst, vst;
   train_ = load_corpus(c_.data.train_src, c_.data.train_tgt, text_, c_.data.skip_empty, c_.data.max_src_len,
@@ -477,6 +476,10 @@ TrainResult Loop::run_loop() {
     Batch b = make_batch(train_.examples, plan[static_cast<size_t>(s_.next_batch + rank)]).to(o_.device);
     s_.next_batch += world;
     ++s_.step;
+    // Dropout masks differ between ranks. Rank 0's generator is in the
+    // checkpoint; the others draw from a seed per (rank, step), so a resumed
+    // run draws exactly what the uninterrupted one did.
+    if (!main) torch::manual_seed(static_cast<uint64_t>(c_.train.seed) + 7919ULL * rank + static_cast<uint64_t>(s_.step));
     opt_->set_lr(schedule_->lr_at(s_.step));
     opt_->zero_grad();
     LossOutput l = model_->loss(b, t.label_smoothing, t.entropy_lambda);
@@ -535,6 +538,7 @@ TrainResult Loop::run_loop() {
       p.gflops_per_sec = s_.total_update_seconds > 0 ? s_.total_flops / s_.total_update_seconds / 1e9 : 0;
       p.lr = schedule_->lr_at(s_.step);
       p.steps_to_valid = t.valid_every - s_.step % t.valid_every;
+      if (t.max_steps > 0) p.steps_to_valid = std::min(p.steps_to_valid, t.max_steps - s_.step);  // the last one comes at the end
       p.eta_valid_sec = s_.updates ? s_.update_seconds / static_cast<double>(s_.updates) * p.steps_to_valid : 0;
       o_.observer->on_progress(p);
     }
