@@ -1,6 +1,9 @@
 // The attn binary end to end: exit codes, messages, files.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <torch/cuda.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@ using namespace attn;
 using json = nlohmann::json;
 using attn::test::run_attn;
 using attn::test::TempDir;
+using attn::test::read_text;
 using attn::test::write_text;
 
 namespace {
@@ -302,12 +306,22 @@ TEST(Cli, SentencepieceRunFromConfigToTranslation) {
   auto r = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("run"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(d.path("run/spm/joint.model")));
+  std::filesystem::copy_file(d.path("run/spm/joint.model"), d.path("joint.model"));
   std::filesystem::remove_all(d.path("run/spm"));  // the checkpoint must carry the model itself
   auto t = run_attn("--log-level warn translate --checkpoint " + d.path("run/checkpoints/last.ckpt"),
                     "Zwei Männer stehen am Strand.\n");
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_EQ(count(t.out, "\n"), 1);
   EXPECT_EQ(t.out.find("\xE2\x96\x81"), std::string::npos) << t.out;  // no raw "▁" pieces left
+  // A second run given the first one's model trains none and can join it in an ensemble.
+  auto r2 = run_attn("train --config " + d.path("c.json") + " --run-dir " + d.path("run2") + " --set train.seed=5" +
+                     " --set data.spm.model=" + d.path("joint.model"));
+  ASSERT_EQ(r2.code, 0) << r2.err;
+  EXPECT_EQ(r2.err.find("training sentencepiece"), std::string::npos) << r2.err;
+  auto e = run_attn("--log-level warn translate --checkpoint " + d.path("run/checkpoints/last.ckpt") + " " +
+                        d.path("run2/checkpoints/last.ckpt"),
+                    "Zwei Männer stehen am Strand.\n");
+  EXPECT_EQ(e.code, 0) << e.err;
 }
 
 TEST(Cli, InfoReportsTheBlasInUseWithAMeasuredRate) {
@@ -396,4 +410,193 @@ TEST(Cli, DataHelpShowsDataExamples) {
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("attn data toy --task"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("attn compare --config"), std::string::npos) << "the top-level examples again";
+}
+
+namespace {
+
+// attn with a pipe on each side, as another program would drive it.
+class Piped {
+ public:
+  explicit Piped(const std::vector<std::string>& args) {
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0), dup2(out[1], 1);
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 2);
+      close(in[1]), close(out[0]);
+      std::vector<char*> argv{const_cast<char*>(ATTN_BINARY)};
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(ATTN_BINARY, argv.data());
+      _exit(127);
+    }
+    close(in[0]), close(out[1]);
+    to_ = in[1], from_ = out[0];
+  }
+  ~Piped() {
+    if (to_ >= 0) close(to_);
+    close(from_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  void send(const std::string& s) { ASSERT_EQ(write(to_, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+  // One output line, or "<timeout>" after `secs` with nothing more.
+  std::string line(double secs) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(secs);
+    for (;;) {
+      size_t nl = buf_.find('\n');
+      if (nl != std::string::npos) {
+        std::string l = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return l;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      pollfd p{from_, POLLIN, 0};
+      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return "<timeout>";
+      char c[4096];
+      ssize_t n = read(from_, c, sizeof c);
+      if (n <= 0) return "<eof>";
+      buf_.append(c, static_cast<size_t>(n));
+    }
+  }
+  int finish() {
+    close(to_);
+    to_ = -1;
+    int st = 0;
+    waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1;
+  std::string buf_;
+};
+
+}  // namespace
+
+// translate behind a pipe answers each line while its input stays open
+// (it used to wait for the end of input, so nothing came out).
+TEST(Cli, TranslateAnswersEachLineWhileItsInputStaysOpen) {
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  auto whole = run_attn("translate --checkpoint " + ck, "a b c\n\nd e\n");
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  std::vector<std::string> want;  // what a closed input gives, line by line
+  for (size_t p = 0, q; (q = whole.out.find('\n', p)) != std::string::npos; p = q + 1)
+    want.push_back(whole.out.substr(p, q - p));
+  ASSERT_EQ(want.size(), 3u);
+  for (const std::string mode : {"", "--beam 3 --nbest 2"}) {
+    std::vector<std::string> args = {"translate", "--checkpoint", ck};
+    for (const auto& a : split_ws(mode)) args.push_back(a);
+    Piped p(args);
+    p.send("a b c\n");
+    std::string first = p.line(60);
+    if (mode.empty()) EXPECT_EQ(first, want[0]);
+    else EXPECT_EQ(first.rfind("0 ||| ", 0), 0u) << first;
+    if (!mode.empty()) EXPECT_EQ(p.line(60).rfind("0 ||| ", 0), 0u);
+    p.send("\nd e\n");  // two lines at once: decoded together, answered in order
+    if (mode.empty()) {
+      EXPECT_EQ(p.line(60), want[1]);
+      EXPECT_EQ(p.line(60), want[2]);
+    } else {
+      EXPECT_EQ(p.line(60), "1 |||  ||| 0.0000");
+      EXPECT_EQ(p.line(60).rfind("2 ||| ", 0), 0u);
+    }
+    EXPECT_EQ(p.finish(), 0);
+  }
+}
+
+// There is no GPU here and Debian's LibTorch has no CUDA: a CUDA request is
+// refused with one line, before any work; a bad name too.
+TEST(Cli, DeviceOptionRefusesCudaOnACpuBuildWithOneLine) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has CUDA: see Cli.TrainsAndTranslatesOnCuda";
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  for (const std::string cmd : {"translate --checkpoint " + ck, "train --config " + d.path("c.json") + " --run-dir " +
+                                                                    d.path("gpu")}) {
+    auto r = run_attn(cmd + " --device cuda", "a b\n");
+    EXPECT_EQ(r.code, 2) << cmd;
+    EXPECT_EQ(count(r.err, "\n"), 1) << r.err;
+    EXPECT_NE(r.err.find("--device cuda: this attn was built with a LibTorch without CUDA"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_FALSE(std::filesystem::exists(d.path("gpu/checkpoints")));
+  auto bad = run_attn("translate --checkpoint " + ck + " --device gpu0", "a\n");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err, "error: --device gpu0: expected cpu, cuda or cuda:N\n");
+  write_text(d.path("nccl.json"), R"({"train": {"dist_backend": "nccl"}})");
+  auto n = run_attn("config check " + d.path("nccl.json"));
+  EXPECT_EQ(n.code, 2);
+  EXPECT_NE(n.err.find("train.dist_backend: nccl runs on CUDA devices"), std::string::npos) << n.err;
+  auto cpu = run_attn("translate --device cpu --checkpoint " + ck, "a b\n");
+  EXPECT_EQ(cpu.code, 0) << cpu.err;
+}
+
+// The same on a machine with CUDA and a CUDA LibTorch (never run here).
+TEST(Cli, TrainsAndTranslatesOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device or a CPU-only LibTorch (Debian's): not run here";
+  TempDir d;
+  trained_checkpoint(d);
+  auto t = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("gpu") +
+                    " --device cuda");
+  ASSERT_EQ(t.code, 0) << t.err;
+  auto cpu = run_attn("translate --checkpoint " + d.path("gpu/checkpoints/last.ckpt"), "a b c\n");
+  auto gpu = run_attn("translate --device cuda --checkpoint " + d.path("gpu/checkpoints/last.ckpt"), "a b c\n");
+  EXPECT_EQ(gpu.code, 0) << gpu.err;
+  EXPECT_EQ(cpu.out, gpu.out);
+}
+
+// The vocab.*.txt a run writes can be given to another run; a broken one is
+// refused naming the file and line.
+TEST(Cli, VocabularyFilesFromOneRunAreTheNextRunsVocabulary) {
+  TempDir d;
+  trained_checkpoint(d);
+  // A file with extra words the second corpus never uses: they keep their ids.
+  std::string src = read_text(d.path("run/vocab.src.txt")) + "zebra\n";
+  write_text(d.path("src.txt"), src);
+  auto r = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("again") +
+                    " --set data.src_vocab=" + d.path("src.txt") + " --set data.tgt_vocab=" +
+                    d.path("run/vocab.tgt.txt"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_text(d.path("again/vocab.src.txt")), src);
+  EXPECT_EQ(read_text(d.path("again/vocab.tgt.txt")), read_text(d.path("run/vocab.tgt.txt")));
+  write_text(d.path("dup.txt"), "<pad>\n<unk>\n<s>\n</s>\nx\ny\nx\n");
+  auto dup = run_attn("train --config " + d.path("c.json") + " --run-dir " + d.path("dup") + " --set data.src_vocab=" +
+                      d.path("dup.txt"));
+  EXPECT_EQ(dup.code, 1);
+  EXPECT_NE(dup.err.find("error: " + d.path("dup.txt") + ":7: \"x\" is already on line 5"), std::string::npos)
+      << dup.err;
+  write_text(d.path("late.txt"), "x\n<pad>\n");
+  auto late = run_attn("train --config " + d.path("c.json") + " --run-dir " + d.path("late") +
+                       " --set data.src_vocab=" + d.path("late.txt"));
+  EXPECT_NE(late.err.find(d.path("late.txt") + ":2: <pad> must be on line 1"), std::string::npos) << late.err;
+}
+
+// Tied embeddings through the CLI: trains and translates; sizes that cannot
+// tie are config errors.
+TEST(Cli, TiedEmbeddingsTrainAndMismatchedSizesAreConfigErrors) {
+  TempDir d;
+  trained_checkpoint(d);  // for its config
+  auto r = run_attn("--log-level info train --config " + d.path("c.json") + " --run-dir " + d.path("tied") +
+                    " --set model.tie_embeddings=all --set data.joint_vocab=true");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(run_attn("train --config " + d.path("c.json") + " --run-dir " + d.path("untied")).code, 0);
+  auto untied = read_text(d.path("untied/train.log")), tied = read_text(d.path("tied/train.log"));
+  auto params = [](const std::string& log) {
+    size_t p = log.find(" parameters;");
+    size_t b = log.rfind(": ", p);
+    return std::stol(log.substr(b + 2, p - b - 2));
+  };
+  // Vocabulary 10 (6 symbols + 4 specials) x emb 8, twice: the decoder embedding and the output matrix.
+  EXPECT_EQ(params(untied) - params(tied), 2 * 10 * 8) << tied;
+  EXPECT_EQ(run_attn("translate --checkpoint " + d.path("tied/checkpoints/last.ckpt"), "a b\n").code, 0);
+  write_text(d.path("bad.json"), R"({"model": {"type": "luong", "emb": 8, "dec_hidden": 16, "tie_embeddings": "all"}})");
+  auto bad = run_attn("config check " + d.path("bad.json"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("model.tie_embeddings: the output layer reads dec_hidden = 16 features but the embedding "
+                         "has emb = 8"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("\"all\" needs one vocabulary for both sides: set data.joint_vocab"), std::string::npos);
 }

@@ -1,6 +1,8 @@
 // Encoder and decoders: padding invariance, full-step gradients, overfitting.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "data/batch.h"
 #include "data/toy.h"
 #include "data/vocab.h"
@@ -219,5 +221,50 @@ TEST(Overfit, EveryModelMemorisesTwentyReversePairs) {
       }
     }
     EXPECT_EQ(exact, 20);
+  }
+}
+
+// Tied embeddings: one tensor for the output layer and the target embedding
+// (and, "all", the source embedding), trained through every use, saved once.
+TEST(TiedEmbeddings, OneTensorServesEveryUseAndLearnsFromAll) {
+  for (const std::string type : {"bahdanau", "luong", "bottleneck"}) {
+    SCOPED_TRACE(type);
+    auto cfg = small(type);
+    cfg.readout = cfg.emb;
+    if (type == "luong") cfg.dec_hidden = cfg.emb;  // Luong's output layer reads the attentional state
+    torch::manual_seed(3);
+    Seq2Seq untied(cfg, 12, 12);
+    cfg.tie_embeddings = "decoder";
+    Seq2Seq dec(cfg, 12, 12);
+    cfg.tie_embeddings = "all";
+    Seq2Seq all(cfg, 12, 12);
+    const int64_t VE = 12 * cfg.emb;
+    EXPECT_EQ(dec->parameter_count(), untied->parameter_count() - VE);
+    EXPECT_EQ(all->parameter_count(), untied->parameter_count() - 2 * VE);
+    EXPECT_TRUE(dec->decoder->out->weight.is_same(dec->decoder->embed->weight));
+    EXPECT_TRUE(all->decoder->embed->weight.is_same(all->encoder->embed->weight));
+    EXPECT_TRUE(all->decoder->out->weight.is_same(all->encoder->embed->weight));
+    // One update: the shared matrix moves, and stays shared.
+    Batch b = make_batch(examples(), {0, 1});
+    torch::optim::SGD opt(all->parameters(), 0.5);
+    Tensor before = all->encoder->embed->weight.detach().clone();
+    all->loss(b, 0.0, 0.0).loss.backward();
+    // Gradients from the output layer reach rows no source or target input uses (ids 10, 11).
+    EXPECT_GT(all->encoder->embed->weight.grad()[11].abs().sum().item<double>(), 0.0);
+    opt.step();
+    EXPECT_FALSE(torch::equal(before, all->encoder->embed->weight));
+    EXPECT_TRUE(all->decoder->out->weight.is_same(all->encoder->embed->weight));
+    // Saved and loaded, it is still one tensor and gives the same logits.
+    std::stringstream buf;
+    torch::serialize::OutputArchive out;
+    all->save(out);
+    out.save_to(buf);
+    Seq2Seq back(cfg, 12, 12);
+    torch::serialize::InputArchive in;
+    in.load_from(buf);
+    back->load(in);
+    EXPECT_TRUE(back->decoder->out->weight.is_same(back->encoder->embed->weight));
+    all->eval(), back->eval();
+    EXPECT_TRUE(torch::allclose(all->forward(b).logits, back->forward(b).logits));
   }
 }

@@ -46,6 +46,23 @@ void setup_logging(const Globals& g, const std::string& file) {
   spdlog::set_default_logger(logger);
 }
 
+std::vector<std::string> source_tokens(const TextModel& text, const std::string& line, size_t limit,
+                                       const std::string& file, size_t line_no) {
+  auto toks = text.src_tok->encode(line);
+  if (limit && toks.size() > limit) {
+    spdlog::warn("{}:{}: {} tokens; this model reads at most {} (attention.max_src_len): the rest is not used", file,
+                 line_no, toks.size(), limit);
+    toks.resize(limit);
+  }
+  return toks;
+}
+
+std::string nbest_line(const std::string& index, const std::string& text, double score) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", score);
+  return index + " ||| " + text + " ||| " + buf + "\n";
+}
+
 Config load_config_with(const std::string& path, const std::vector<std::string>& sets, const Globals& g) {
   Config c = load_config(path);
   if (!sets.empty() || g.seed >= 0) {
@@ -100,6 +117,8 @@ int main(int argc, char** argv) {
   add_config(app, g, run);
   add_info(app, g, run);
   add_bench(app, g, run);
+  add_average(app, g, run);
+  add_score(app, g, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

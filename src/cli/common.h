@@ -1,11 +1,13 @@
 // What every subcommand shares: global options, logging, exit codes.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <c10/core/Device.h>
 
 #include <functional>
 #include <string>
 
 #include "config/config.h"
+#include "data/pipeline.h"
 
 namespace attn::cli {
 
@@ -30,6 +32,8 @@ void add_data(CLI::App& app, Globals& g, Runner& run);
 void add_config(CLI::App& app, Globals& g, Runner& run);
 void add_info(CLI::App& app, Globals& g, Runner& run);
 void add_bench(CLI::App& app, Globals& g, Runner& run);
+void add_average(CLI::App& app, Globals& g, Runner& run);
+void add_score(CLI::App& app, Globals& g, Runner& run);
 
 // Console logger (stderr) plus, if given, a file sink.
 void setup_logging(const Globals& g, const std::string& file = "");
@@ -41,6 +45,18 @@ Config load_config_with(const std::string& path, const std::vector<std::string>&
 // replaced by the sections of --config when one is given.
 void decode_settings(const Config& checkpoint, const std::string& config_path, const Globals& g, DecodeConfig& d,
                      OutputConfig& out);
+
+// "cpu", "cuda", "cuda:N" as a device; ConfigError if this build (CPU-only
+// LibTorch) or machine does not have it.
+c10::Device resolve_device(const std::string& spec);
+
+// A source line's tokens, cut to `limit` tokens (0: no limit) with a warning
+// naming FILE:LINE: one over-long line must not cost the others their output.
+std::vector<std::string> source_tokens(const TextModel& text, const std::string& line, size_t limit,
+                                       const std::string& file, size_t line_no);
+
+// One n-best line: "INDEX ||| TEXT ||| SCORE" (score to 4 decimals), newline-terminated.
+std::string nbest_line(const std::string& index, const std::string& text, double score);
 
 // SIGINT/SIGTERM set attn::stop_requested(); a second signal exits at once.
 void install_stop_handlers();

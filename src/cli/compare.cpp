@@ -93,6 +93,7 @@ void add_compare(CLI::App& app, Globals& g, Runner& run) {
           spdlog::info("training {}", e.name);
           TrainOptions to;
           to.run_dir = e.config.output.run_dir;
+          to.device = resolve_device(e.config.train.device);
           to.overwrite = true;  // a comparison trains its models afresh each time (--report-only keeps them)
           TrainResult r = train(e.config, to);
           if (r.interrupted) {

@@ -18,11 +18,15 @@ void add_config(CLI::App& app, Globals& g, Runner& run) {
       // Files the run would read: all missing ones at once, like the rest.
       std::vector<std::string> missing;
       const auto& d = c.data;
-      for (const auto& [key, path] : std::vector<std::pair<const char*, std::string>>{
-               {"train_src", d.train_src}, {"train_tgt", d.train_tgt}, {"valid_src", d.valid_src},
-               {"valid_tgt", d.valid_tgt}, {"valid_align", d.valid_align}, {"test_src", d.test_src}, {"test_tgt", d.test_tgt},
-               {"test_align", d.test_align}})
-        if (d.toy.task.empty() && !path.empty() && !std::filesystem::exists(path))
+      using Files = std::vector<std::pair<const char*, std::string>>;
+      Files files = {{"src_vocab", d.src_vocab}, {"tgt_vocab", d.tgt_vocab}, {"spm.model", d.spm.model},
+                     {"spm.src_model", d.spm.src_model}, {"spm.tgt_model", d.spm.tgt_model}};
+      if (d.toy.task.empty())  // a toy task generates its corpus files
+        files.insert(files.end(), {{"train_src", d.train_src}, {"train_tgt", d.train_tgt}, {"valid_src", d.valid_src},
+                                   {"valid_tgt", d.valid_tgt}, {"valid_align", d.valid_align},
+                                   {"test_src", d.test_src}, {"test_tgt", d.test_tgt}, {"test_align", d.test_align}});
+      for (const auto& [key, path] : files)
+        if (!path.empty() && !std::filesystem::exists(path))
           missing.push_back(*file + ": data." + key + ": " + path + ": no such file");
       if (!missing.empty()) throw ConfigError(missing);
       std::cout << *file << ": ok (" << c.model.type << " model, "

@@ -56,14 +56,17 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       "  attn evaluate --hyp hyp.txt --ref ref.txt            # first line: sacreBLEU's BLEU line\n"
       "  attn evaluate --hyp hyp.txt --ref ref.txt --json");
   struct Opts {
-    std::string checkpoint, src, ref, align, hyp, config, out;
+    std::vector<std::string> checkpoints;
+    std::string src, ref, align, hyp, config, out, device = "cpu";
     bool json = false;
     int beam = 0, shift = 0, draw = -1;
     std::string scale;
     double alpha = -1;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("--checkpoint", o->checkpoint, "model checkpoint");
+  sub->add_option("--checkpoint", o->checkpoints,
+                  "model checkpoint; several: an ensemble (decoding averages their log-probabilities; perplexity "
+                  "and forced alignments are the first one's)");
   sub->add_option("--src", o->src, "source text");
   sub->add_option("--ref", o->ref, "reference text")->required();
   sub->add_option("--align", o->align, "gold alignments (Pharaoh; i-j sure, i?j possible) for AER");
@@ -73,6 +76,7 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--length-penalty", o->alpha, "GNMT alpha")->check(CLI::Range(0.0, 10.0));
   sub->add_option("--align-shift", o->shift, "hard alignment from attention row t+SHIFT")->check(CLI::Range(0, 1));
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
+  sub->add_option("--device", o->device, "cpu, cuda or cuda:N");
   sub->add_option("--out", o->out, "report directory (default: next to the checkpoint, eval/)");
   sub->add_option("--draw", o->draw, "sentences drawn in attention.html (default: output.dump_attention)")
       ->check(CLI::NonNegativeNumber);
@@ -81,16 +85,21 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       if (!o->hyp.empty()) return score_files(o->hyp, o->ref, o->json);
-      if (o->checkpoint.empty() || o->src.empty())
+      if (o->checkpoints.empty() || o->src.empty())
         throw ConfigError({"evaluate: give --checkpoint and --src (or --hyp to score existing translations)"});
-      Checkpoint ck = load_checkpoint(o->checkpoint);
+      const torch::Device device = resolve_device(o->device);
+      std::vector<Checkpoint> cks = load_checkpoints(o->checkpoints, device);
+      Checkpoint& ck = cks.front();
+      const std::string checkpoint = join(o->checkpoints, " + ");
       DecodeConfig d;
       OutputConfig out_cfg;
       decode_settings(ck.config, o->config, g, d, out_cfg);
       if (o->beam) d.beam = o->beam;
       if (o->alpha >= 0) d.length_penalty = o->alpha;
       Corpus test = load_corpus(o->src, o->ref, ck.text, true, 0, 0);
-      if (auto limit = static_cast<size_t>(ck.model->max_source_tokens())) {
+      EvalOptions eo;
+      for (auto& m : cks) eo.ensemble.push_back(m.model.get());
+      if (auto limit = static_cast<size_t>(Ensemble(eo.ensemble).max_source_tokens())) {
         size_t cut = 0;
         for (size_t i = 0; i < test.size(); ++i) {
           if (test.examples[i].src.size() <= limit) continue;
@@ -104,17 +113,19 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       }
       std::vector<GoldAlignment> gold;
       if (!o->align.empty()) gold = read_gold_alignments(o->align, test.size());
-      EvalOptions eo;
-      eo.search = {d.beam, d.length_penalty, d.max_len_ratio, d.max_len_add, 1};
+      eo.search = search_options(d);
+      eo.search.nbest = 1;
+      eo.device = device;
       eo.batch_size = d.batch_size;
       eo.align_shift = o->shift;
       std::string dir = o->out.empty()
-                            ? (std::filesystem::path(o->checkpoint).parent_path().parent_path() / "eval").string()
+                            ? (std::filesystem::path(o->checkpoints.front()).parent_path().parent_path() / "eval").string()
                             : o->out;
       check_writable(dir + "/metrics.json");  // before the work, not after it
       EvalReport rep = evaluate_model(*ck.model, ck.text, test, gold.empty() ? nullptr : &gold, eo);
       json m = rep.metrics;
-      m["checkpoint"] = o->checkpoint;
+      m["checkpoint"] = checkpoint;
+      if (cks.size() > 1) m["ensemble"] = o->checkpoints;
       m["src"] = o->src;
       m["ref"] = o->ref;
       write_file_atomic(dir + "/metrics.json", m.dump(2) + "\n");
@@ -122,8 +133,9 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       for (const auto& h : rep.hyps) hyp_text += h + "\n";
       write_file_atomic(dir + "/hyp.txt", hyp_text);
       if (ck.model->decoder->has_attention()) {
-        std::string title = "attn evaluate: " + model_summary(ck.config.model) + ", " + o->checkpoint + ", " +
-                            decoding_summary(eo.search) + ", on " + o->src;
+        std::string title = "attn evaluate: " + model_summary(ck.config.model) + ", " + checkpoint + ", " +
+                            decoding_summary(eo.search) + ", on " + o->src +
+                            (cks.size() > 1 ? " (ensemble: attention is the members' mean)" : "");
         int drawn = write_attention_files(dir, title, rep.records, o->draw >= 0 ? o->draw : out_cfg.dump_attention,
                                           o->scale.empty() ? out_cfg.attention_scale : o->scale);
         spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html",
@@ -133,7 +145,7 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
         write_file_atomic(dir + "/hyp.align", hard);
         json entropy = rep.entropy.to_json();
         // The run this checkpoint came from: its attention over training.
-        auto run_dir = std::filesystem::path(o->checkpoint).parent_path().parent_path();
+        auto run_dir = std::filesystem::path(o->checkpoints.front()).parent_path().parent_path();
         entropy["over_training"] = entropy_over_training((run_dir / "metrics.jsonl").string());
         write_file_atomic(dir + "/entropy.json", entropy.dump(2) + "\n");
       }

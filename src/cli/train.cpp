@@ -76,6 +76,7 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
     long stop_after = 0;
     int world = 1, rank = 0, nproc = 0;
     std::string master = "127.0.0.1:29500";
+    std::string device;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("--config,-c", o->config, "JSON config")->required()->check(CLI::ExistingFile);
@@ -83,6 +84,7 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
   sub->add_flag("--resume", o->resume, "continue from RUN_DIR/checkpoints/last.ckpt exactly");
   sub->add_flag("--overwrite", o->overwrite, "start again in a run directory that holds checkpoints (deletes them)")
       ->excludes("--resume");
+  sub->add_option("--device", o->device, "cpu, cuda or cuda:N (sets train.device)");
   sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
   sub->add_option("--stop-after", o->stop_after, "stop as if interrupted after N updates (for testing resume)");
   sub->add_option("--nproc", o->nproc, "data-parallel over N local processes (1 thread each)")->check(CLI::Range(1, 64));
@@ -92,6 +94,8 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--master", o->master, "data-parallel: HOST:PORT where rank 0 listens");
   sub->callback([&run, &g, o] {
     run = [&g, o] {
+      // As a --set: workers and the resume hint carry it like any other.
+      if (!o->device.empty()) o->sets.push_back("train.device=" + o->device), o->device.clear();
       Config c = load_config_with(o->config, o->sets, g);
       std::string dir = o->run_dir.empty() ? c.output.run_dir : o->run_dir;
       c.output.run_dir = dir;
@@ -104,6 +108,7 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
       to.resume = o->resume;
       to.overwrite = o->overwrite;
       to.stop_at_step = o->stop_after;
+      to.device = resolve_device(c.train.device);
       to.observer = &obs;
       to.dist = {o->world, o->rank, o->master, c.train.dist_backend, c.train.dist_timeout};
       std::vector<pid_t> workers;

@@ -7,6 +7,12 @@
 
 namespace attn {
 
+bool valid_device(const std::string& d) {
+  if (d == "cpu" || d == "cuda") return true;
+  if (d.rfind("cuda:", 0) != 0 || d.size() == 5 || d.size() > 8) return false;
+  return std::all_of(d.begin() + 5, d.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
 namespace {
 
 std::string join_lines(const std::vector<std::string>& v) {
@@ -222,14 +228,45 @@ void cross_check(const Config& c, std::vector<std::string>& p) {
     if (m.maxout && (m.readout == 0 ? m.emb : m.readout) % 2 != 0)
       p.push_back(at + ".maxout: needs an even readout size");
   };
+  const auto check_tying = [&](const ModelConfig& m, const std::string& at) {
+    if (m.tie_embeddings == "none") return;
+    // The output layer maps the decoder's last features to the vocabulary;
+    // tied, its matrix is the [V, emb] embedding.
+    int in = m.type == "luong" ? m.dec_hidden : (m.readout == 0 ? m.emb : m.readout);
+    const char* what = m.type == "luong" ? "dec_hidden" : "readout";
+    if (in != m.emb)
+      p.push_back(at + ".tie_embeddings: the output layer reads " + what + " = " + std::to_string(in) +
+                  " features but the embedding has emb = " + std::to_string(m.emb) + "; make them equal");
+    if (m.tie_embeddings == "all" && d.tokenizer == "whitespace" && !d.joint_vocab)
+      p.push_back(at + ".tie_embeddings: \"all\" needs one vocabulary for both sides: set data.joint_vocab");
+    if (m.tie_embeddings == "all" && d.tokenizer == "spm" && !d.spm.joint)
+      p.push_back(at + ".tie_embeddings: \"all\" needs one vocabulary for both sides: set data.spm.joint");
+  };
+  check_tying(c.model, "model");
   check_model(c.model, "model");
   for (size_t i = 0; i < c.compare.models.size(); ++i) {
     try {
-      check_model(compare_model(c, c.compare.models[i]), "compare.models[" + std::to_string(i) + "].model");
+      std::string at = "compare.models[" + std::to_string(i) + "].model";
+      ModelConfig m = compare_model(c, c.compare.models[i]);
+      check_model(m, at);
+      check_tying(m, at);
     } catch (const ConfigError& e) {
       p.insert(p.end(), e.problems().begin(), e.problems().end());
     }
   }
+  if (!valid_device(c.train.device))
+    p.push_back("train.device: \"" + c.train.device + "\" is not cpu, cuda or cuda:N");
+  else if (c.train.dist_backend == "nccl" && c.train.device.rfind("cuda", 0) != 0)
+    p.push_back("train.dist_backend: nccl runs on CUDA devices; set train.device to cuda, or use gloo");
+  if (d.tokenizer == "spm" && !(d.src_vocab.empty() && d.tgt_vocab.empty() && !d.joint_vocab))
+    p.push_back("data.src_vocab/tgt_vocab/joint_vocab: for the whitespace tokenizer; with spm the vocabulary is "
+                "the sentencepiece model's pieces");
+  if (d.spm.joint && (!d.spm.src_model.empty() || !d.spm.tgt_model.empty()))
+    p.push_back("data.spm.src_model/tgt_model: for separate models; a joint model is data.spm.model");
+  if (!d.spm.joint && !d.spm.model.empty())
+    p.push_back("data.spm.model: for a joint model; separate models are data.spm.src_model and tgt_model");
+  if (d.joint_vocab && (!d.src_vocab.empty() || !d.tgt_vocab.empty()))
+    p.push_back("data.joint_vocab: counts a vocabulary; with data.src_vocab/tgt_vocab files give one file for both");
   if (c.decode.nbest > c.decode.beam)
     p.push_back("decode.nbest: " + std::to_string(c.decode.nbest) + " is larger than decode.beam " +
                 std::to_string(c.decode.beam));
@@ -354,9 +391,10 @@ Config config_from_json(const json& j) {
   // already has a problem is left out (it would judge a default).
   std::vector<std::string> cross;
   cross_check(c, cross);
+  const std::vector<std::string> per_field = problems;  // rules on one field may each say something
   for (const auto& x : cross) {
     std::string key = x.substr(0, x.find(':'));
-    bool known = std::any_of(problems.begin(), problems.end(), [&](const std::string& q) {
+    bool known = std::any_of(per_field.begin(), per_field.end(), [&](const std::string& q) {
       std::string bad = q.substr(0, q.find(':'));
       if (q.rfind(key + ":", 0) == 0 || q.rfind(key + ".", 0) == 0 || x.find(bad) != std::string::npos) return true;
       // the rule names the bad field by its last part ("max_len") within the same section

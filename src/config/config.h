@@ -48,16 +48,22 @@ struct SpmConfig {
   int vocab_size = 8000;
   bool joint = true;
   double character_coverage = 1.0;
+  std::string model, src_model, tgt_model;
   template <class V> void visit(V& v) {
     v.choice("model_type", model_type, {"unigram", "bpe"}, "sentencepiece algorithm");
     v.num("vocab_size", vocab_size, 16, 1000000, "pieces per model");
     v.flag("joint", joint, "one model for source and target");
     v.num("character_coverage", character_coverage, 0.5, 1.0, "share of characters covered");
+    v.text("model", model, "joint: a trained .model file to use instead of training one (e.g. another run's spm/joint.model)");
+    v.text("src_model", src_model, "separate: the source side's trained .model file");
+    v.text("tgt_model", tgt_model, "separate: the target side's trained .model file");
   }
 };
 
 struct DataConfig {
   std::string train_src, train_tgt, valid_src, valid_tgt, valid_align, test_src, test_tgt, test_align;
+  std::string src_vocab, tgt_vocab;
+  bool joint_vocab = false;
   ToyConfig toy;
   std::string tokenizer = "whitespace";
   SpmConfig spm;
@@ -76,6 +82,9 @@ struct DataConfig {
     v.text("test_src", test_src, "test source text (compare/evaluate)");
     v.text("test_tgt", test_tgt, "test target text");
     v.text("test_align", test_align, "gold alignments of the test set, Pharaoh format");
+    v.text("src_vocab", src_vocab, "whitespace: source vocabulary file, one token per line (a run's vocab.src.txt)");
+    v.text("tgt_vocab", tgt_vocab, "whitespace: target vocabulary file (a run's vocab.tgt.txt)");
+    v.flag("joint_vocab", joint_vocab, "whitespace: one vocabulary counted over both sides (tie_embeddings all)");
     v.section("toy", toy, "synthetic corpus generated into the run directory");
     v.choice("tokenizer", tokenizer, {"whitespace", "spm"}, "whitespace vocabulary or sentencepiece");
     v.section("spm", spm, "sentencepiece training, when tokenizer is spm");
@@ -117,6 +126,7 @@ struct ModelConfig {
   bool maxout = false;
   bool input_feeding = true;
   double dropout = 0.1;
+  std::string tie_embeddings = "none";
   AttentionConfig attention;
   template <class V> void visit(V& v) {
     v.choice("type", type, {"bahdanau", "luong", "bottleneck"},
@@ -129,6 +139,9 @@ struct ModelConfig {
     v.flag("maxout", maxout, "maxout (pool 2) in the deep output instead of tanh");
     v.flag("input_feeding", input_feeding, "luong: feed the attentional state to the next step");
     v.num("dropout", dropout, 0.0, 0.99, "dropout on embeddings and outputs");
+    v.choice("tie_embeddings", tie_embeddings, {"none", "decoder", "all"},
+             "decoder: output layer = target embedding (needs its input size == emb); all: the source "
+             "embedding too (needs a joint vocabulary)");
     v.section("attention", attention, "attention mechanism (ignored by bottleneck)");
   }
 };
@@ -155,6 +168,7 @@ struct TrainConfig {
   double entropy_lambda = 0.0;
   int dump_sentences = 5;
   int seed = 42;
+  std::string device = "cpu";
   std::string dist_backend = "gloo";
   double dist_timeout = 300;
   template <class V> void visit(V& v) {
@@ -180,6 +194,7 @@ struct TrainConfig {
     v.num("entropy_lambda", entropy_lambda, -100.0, 100.0, "loss += lambda * mean attention entropy");
     v.num("dump_sentences", dump_sentences, 0, 1000, "validation sentences whose attention is dumped");
     v.num("seed", seed, 0, 2147483647, "random seed");
+    v.text("device", device, "cpu, cuda or cuda:N (CUDA needs a LibTorch built with it)");
     v.choice("dist_backend", dist_backend, {"gloo", "nccl"}, "data-parallel backend (nccl: CUDA builds)");
     v.num("dist_timeout", dist_timeout, 1.0, 86400.0,
           "data-parallel: seconds to wait for a peer (connect, or a step; > a validation's time)");
@@ -247,6 +262,10 @@ void apply_overrides(json& j, const std::vector<std::string>& sets);
 ModelConfig compare_model(const Config& c, const CompareModel& m);
 // Closest candidate by edit distance, or "" if none is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// "cpu", "cuda" or "cuda:N": the device names attn accepts (whether this
+// build and machine have it is checked when it is used).
+bool valid_device(const std::string& device);
 
 // "bahdanau, additive attention", "luong, general attention, input feeding",
 // "bottleneck (no attention)": what pages and plots name a model by.

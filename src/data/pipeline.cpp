@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "data/errors.h"
@@ -69,12 +70,35 @@ Config materialise_toy_data(const Config& c0, const std::string& dir) {
   return c;
 }
 
+Vocab read_vocab(const std::string& path) {
+  auto lines = read_lines(path);
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& t = lines[i];
+    const std::string at = path + ":" + std::to_string(i + 1) + ": ";
+    if (t.empty()) throw DataError(at + "empty line; a vocabulary file has one token per line");
+    if (split_ws(t).size() != 1 || split_ws(t)[0] != t) throw DataError(at + "\"" + t + "\" is not one token");
+    auto [it, fresh] = seen.emplace(t, i + 1);
+    if (!fresh) throw DataError(at + "\"" + t + "\" is already on line " + std::to_string(it->second));
+  }
+  const auto& sp = Vocab::specials();
+  for (size_t k = 0; k < sp.size(); ++k) {
+    auto it = seen.find(sp[k]);
+    if (it != seen.end() && it->second != k + 1)
+      throw DataError(path + ":" + std::to_string(it->second) + ": " + sp[k] + " must be on line " +
+                      std::to_string(k + 1) + " (or absent): ids 0-3 are the special symbols");
+  }
+  return Vocab::from_tokens(lines);
+}
+
 TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, const std::string& dir,
                            bool reuse_existing) {
   TextModel tm;
   if (c.data.tokenizer == "spm") {
     const auto& s = c.data.spm;
     auto train_one = [&](const std::vector<std::string>& inputs, const std::string& name) {
+      const std::string& given = name == "joint" ? s.model : name == "src" ? s.src_model : s.tgt_model;
+      if (!given.empty()) return std::make_shared<SpmTokenizer>(read_file(given));  // another run's: same pieces
       SpmTrainOptions o;
       o.inputs = inputs;
       o.model_prefix = (fs::path(dir) / "spm" / name).string();
@@ -99,6 +123,7 @@ TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, 
     return tm;
   }
   tm.src_tok = tm.tgt_tok = std::make_shared<WhitespaceTokenizer>();
+  const auto& d = c.data;
   std::vector<std::vector<std::string>> src, tgt;
   src.reserve(train.size());
   tgt.reserve(train.size());
@@ -106,8 +131,13 @@ TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, 
     src.push_back(split_ws(p.src));
     tgt.push_back(split_ws(p.tgt));
   }
-  tm.src_vocab = Vocab::build(src, c.data.vocab_min_freq, c.data.vocab_max_size);
-  tm.tgt_vocab = Vocab::build(tgt, c.data.vocab_min_freq, c.data.vocab_max_size);
+  if (d.joint_vocab) {
+    src.insert(src.end(), tgt.begin(), tgt.end());
+    tm.src_vocab = tm.tgt_vocab = Vocab::build(src, d.vocab_min_freq, d.vocab_max_size);
+    return tm;
+  }
+  tm.src_vocab = d.src_vocab.empty() ? Vocab::build(src, d.vocab_min_freq, d.vocab_max_size) : read_vocab(d.src_vocab);
+  tm.tgt_vocab = d.tgt_vocab.empty() ? Vocab::build(tgt, d.vocab_min_freq, d.vocab_max_size) : read_vocab(d.tgt_vocab);
   return tm;
 }
 

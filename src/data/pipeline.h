@@ -27,6 +27,11 @@ struct TextModel {
 // config) and point the data paths at them. Returns the resolved config.
 Config materialise_toy_data(const Config& c, const std::string& dir);
 
+// A vocabulary file, one token per line (what training writes as
+// vocab.src.txt / vocab.tgt.txt); the special symbols first or absent.
+// DataError names the file and line of an empty, repeated or spaced token.
+Vocab read_vocab(const std::string& path);
+
 // Tokenizers and vocabularies from the training pairs (spm models are
 // trained into DIR/spm when the tokenizer is "spm"; with reuse_existing, a
 // model already there is loaded instead: what data-parallel ranks do after

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <numeric>
 
 #include "data/batch.h"
 #include "data/text_file.h"
+#include "data/vocab.h"
 #include "eval/bleu.h"
 #include "eval/chrf.h"
 #include "model/loss.h"
@@ -68,12 +70,55 @@ ForcedScores score_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex, in
 std::vector<std::vector<Hypothesis>> decode_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex,
                                                    const SearchOptions& opts, int batch_size,
                                                    const torch::Device& device) {
-  EvalMode em(model);
+  return decode_corpus(std::vector<Seq2SeqImpl*>{&model}, ex, opts, batch_size, device);
+}
+
+std::vector<std::vector<Hypothesis>> decode_corpus(const std::vector<Seq2SeqImpl*>& models,
+                                                   const std::vector<Example>& ex, const SearchOptions& opts,
+                                                   int batch_size, const torch::Device& device) {
+  std::vector<std::unique_ptr<EvalMode>> modes;
+  for (auto* m : models) modes.push_back(std::make_unique<EvalMode>(*m));
+  Ensemble ensemble(models);
   std::vector<std::vector<Hypothesis>> out(ex.size());
   for (const auto& idx : sorted_batches(ex, batch_size)) {
     Batch b = make_batch(ex, idx).to(device);
-    auto res = search(model, b, opts);
+    auto res = search(ensemble, b, opts);
     for (size_t r = 0; r < idx.size(); ++r) out[idx[r]] = std::move(res[r]);
+  }
+  return out;
+}
+
+std::vector<SentenceScore> score_sentences(const std::vector<Seq2SeqImpl*>& models, const std::vector<Example>& ex,
+                                           int batch_size, const torch::Device& device, bool keep_attention) {
+  std::vector<std::unique_ptr<EvalMode>> modes;
+  for (auto* m : models) modes.push_back(std::make_unique<EvalMode>(*m));
+  torch::NoGradGuard ng;
+  std::vector<SentenceScore> out(ex.size());
+  for (const auto& idx : sorted_batches(ex, batch_size)) {
+    Batch b = make_batch(ex, idx).to(device);
+    Tensor logp, attention;
+    int attending = 0;
+    for (auto* m : models) {
+      DecoderOutput o = m->forward(b);
+      Tensor l = torch::log_softmax(o.logits.to(torch::kFloat), -1);
+      logp = logp.defined() ? logp.add_(l) : l;
+      if (o.attention.defined()) attention = attention.defined() ? attention + o.attention : o.attention, ++attending;
+    }
+    if (models.size() > 1) logp.div_(static_cast<double>(models.size()));
+    Tensor real = b.tgt_out.ne(Vocab::kPad);
+    Tensor tok = logp.gather(2, b.tgt_out.unsqueeze(2)).squeeze(2).masked_fill(real.logical_not(), 0);  // [B, T]
+    Tensor sums = tok.sum(1).to(torch::kCPU).to(torch::kDouble), counts = real.sum(1).to(torch::kCPU);
+    if (attending > 1) attention = attention / attending;
+    Tensor att = keep_attention && attention.defined() ? attention.to(torch::kCPU).to(torch::kFloat) : Tensor();
+    for (size_t r = 0; r < idx.size(); ++r) {
+      SentenceScore& sc = out[static_cast<size_t>(idx[r])];
+      sc.log_prob = sums[static_cast<int64_t>(r)].item<double>();
+      sc.tokens = counts[static_cast<int64_t>(r)].item<int64_t>();
+      if (att.defined()) {
+        const auto S = static_cast<int64_t>(ex[static_cast<size_t>(idx[r])].src.size()) + 1;
+        sc.attention = att[static_cast<int64_t>(r)].narrow(0, 0, sc.tokens).narrow(1, 0, S).contiguous();
+      }
+    }
   }
   return out;
 }

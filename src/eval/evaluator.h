@@ -36,6 +36,21 @@ ForcedScores score_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex, in
 std::vector<std::vector<Hypothesis>> decode_corpus(Seq2SeqImpl& model, const std::vector<Example>& ex,
                                                    const SearchOptions& opts, int batch_size,
                                                    const torch::Device& device);
+// The same with an ensemble: the members' log-probabilities averaged per step.
+std::vector<std::vector<Hypothesis>> decode_corpus(const std::vector<Seq2SeqImpl*>& models,
+                                                   const std::vector<Example>& ex, const SearchOptions& opts,
+                                                   int batch_size, const torch::Device& device);
+
+// Forced decoding of given targets: each sentence's log-probability under
+// a model or an ensemble (the members' log-softmax averaged per step, as
+// search averages them), so a hypothesis scores what search gave it.
+struct SentenceScore {
+  double log_prob = 0;      // sum over the target tokens and EOS
+  int64_t tokens = 0;       // target tokens + 1 (EOS)
+  torch::Tensor attention;  // with keep_attention: [tokens, source + 1] CPU float (members' mean); else undefined
+};
+std::vector<SentenceScore> score_sentences(const std::vector<Seq2SeqImpl*>& models, const std::vector<Example>& ex,
+                                           int batch_size, const torch::Device& device, bool keep_attention);
 
 // BLEU, chrF, exact match and positional token accuracy, overall and per
 // source-length bucket. src_len: tokens of each source.

@@ -22,6 +22,9 @@ struct EvalOptions {
   int batch_size = 64;
   int align_shift = 0;  // hard alignments from row t + shift
   torch::Device device = torch::kCPU;
+  // Decode with these models as an ensemble (the evaluated model first);
+  // empty: the evaluated model alone. Forced scores are the first's.
+  std::vector<Seq2SeqImpl*> ensemble;
 };
 
 struct EvalReport {

@@ -10,16 +10,16 @@ namespace attn {
 namespace nn = torch::nn;
 using torch::Tensor;
 
-BahdanauDecoderImpl::BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab)
+BahdanauDecoderImpl::BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab, const nn::Embedding& shared)
     : maxout(c.maxout), coverage(c.attention.coverage) {
   int64_t E = c.emb, H = c.hidden, K = 2 * c.hidden, D = c.dec_hidden;
   int64_t R = c.readout > 0 ? c.readout : c.emb;
-  embed = register_module("embed", nn::Embedding(nn::EmbeddingOptions(vocab, E).padding_idx(Vocab::kPad)));
+  embed = make_embedding(vocab, E, shared);
   init = register_module("init", nn::Linear(H, D));
   attention = register_module("attention", make_attention(c.attention, D, K, D));
   cell = register_module("cell", nn::GRUCell(E + K, D));
   readout = register_module("readout", nn::Linear(D + E + K, maxout ? 2 * R : R));
-  out = register_module("out", nn::Linear(R, vocab));
+  out = make_output(R, vocab, c.tie_embeddings != "none");
   drop = register_module("drop", nn::Dropout(c.dropout));
 }
 

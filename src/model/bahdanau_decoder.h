@@ -12,14 +12,14 @@ namespace attn {
 
 class BahdanauDecoderImpl : public DecoderImpl {
  public:
-  BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab);
+  // shared: the encoder's embedding when tie_embeddings is "all", else nullptr.
+  BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab, const torch::nn::Embedding& shared = nullptr);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
   StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
   DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
   torch::Tensor project(const torch::Tensor& f) override { return out(f); }
 
-  torch::nn::Embedding embed{nullptr};
-  torch::nn::Linear init{nullptr}, readout{nullptr}, out{nullptr};
+  torch::nn::Linear init{nullptr}, readout{nullptr};
   torch::nn::GRUCell cell{nullptr};
   torch::nn::Dropout drop{nullptr};
   std::shared_ptr<AttentionImpl> attention;

@@ -9,15 +9,15 @@ namespace attn {
 namespace nn = torch::nn;
 using torch::Tensor;
 
-BottleneckDecoderImpl::BottleneckDecoderImpl(const ModelConfig& c, int64_t vocab) : maxout(c.maxout) {
+BottleneckDecoderImpl::BottleneckDecoderImpl(const ModelConfig& c, int64_t vocab, const nn::Embedding& shared) : maxout(c.maxout) {
   int64_t E = c.emb, K = 2 * c.hidden, D = c.dec_hidden;
   int64_t R = c.readout > 0 ? c.readout : c.emb;
-  embed = register_module("embed", nn::Embedding(nn::EmbeddingOptions(vocab, E).padding_idx(Vocab::kPad)));
+  embed = make_embedding(vocab, E, shared);
   summary = register_module("summary", nn::Linear(K, D));
   init = register_module("init", nn::Linear(D, D));
   cell = register_module("cell", nn::GRUCell(E + D, D));
   readout = register_module("readout", nn::Linear(D + E + D, maxout ? 2 * R : R));
-  out = register_module("out", nn::Linear(R, vocab));
+  out = make_output(R, vocab, c.tie_embeddings != "none");
   drop = register_module("drop", nn::Dropout(c.dropout));
 }
 

@@ -10,15 +10,15 @@ namespace attn {
 
 class BottleneckDecoderImpl : public DecoderImpl {
  public:
-  BottleneckDecoderImpl(const ModelConfig& c, int64_t vocab);
+  // shared: the encoder's embedding when tie_embeddings is "all", else nullptr.
+  BottleneckDecoderImpl(const ModelConfig& c, int64_t vocab, const torch::nn::Embedding& shared = nullptr);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
   StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
   DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
   torch::Tensor project(const torch::Tensor& f) override { return out(f); }
   bool has_attention() const override { return false; }
 
-  torch::nn::Embedding embed{nullptr};
-  torch::nn::Linear summary{nullptr}, init{nullptr}, readout{nullptr}, out{nullptr};
+  torch::nn::Linear summary{nullptr}, init{nullptr}, readout{nullptr};
   torch::nn::GRUCell cell{nullptr};
   torch::nn::Dropout drop{nullptr};
   bool maxout;

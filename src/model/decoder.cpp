@@ -1,5 +1,6 @@
 #include "model/decoder.h"
 
+#include "data/vocab.h"
 #include "model/gru_layer.h"
 #include "model/row_linear.h"
 
@@ -34,6 +35,22 @@ DecoderOutput DecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_
   out.features = torch::stack(logits, 1);
   if (!attn.empty()) out.attention = torch::stack(attn, 1);
   return out;
+}
+
+torch::nn::Embedding DecoderImpl::make_embedding(int64_t vocab, int64_t E, const torch::nn::Embedding& shared) {
+  if (shared) return shared;  // not registered here: the encoder owns it, so it is saved and updated once
+  return register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, E).padding_idx(Vocab::kPad)));
+}
+
+torch::nn::Linear DecoderImpl::make_output(int64_t in, int64_t vocab, bool tied) {
+  torch::nn::Linear layer(in, vocab);
+  if (!tied) return register_module("out", layer);
+  TORCH_CHECK(embed && embed->weight.size(1) == in, "tied output layer: features ", in, " != embedding size");
+  // The layer is not registered, so its own weight is no parameter; forward
+  // and the fused decode path both read layer->weight, now the embedding.
+  layer->weight = embed->weight;
+  layer->bias = register_parameter("out_bias", layer->bias);
+  return layer;
 }
 
 Tensor deep_output(const Tensor& t, bool maxout) {

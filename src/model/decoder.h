@@ -49,6 +49,18 @@ class DecoderImpl : public torch::nn::Module {
   // Teacher-forced logits [B, T, V]: project(features(...)).
   DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in);
   virtual bool has_attention() const { return true; }
+
+  torch::nn::Embedding embed{nullptr};  // target embedding
+  torch::nn::Linear out{nullptr};       // output layer: features -> vocabulary logits
+
+ protected:
+  // The target embedding [V, E]: a new one, or `shared` (tie_embeddings
+  // "all": the encoder's, registered there and trained through both uses).
+  torch::nn::Embedding make_embedding(int64_t vocab, int64_t E, const torch::nn::Embedding& shared);
+  // The output layer [V, in]. Tied (Press & Wolf 2017; in == E), its
+  // matrix is the target embedding's: one tensor, gradients from both uses,
+  // stored once; only its bias is the layer's own.
+  torch::nn::Linear make_output(int64_t in, int64_t vocab, bool tied);
 };
 
 // Shared pieces.

@@ -10,14 +10,14 @@ namespace attn {
 namespace nn = torch::nn;
 using torch::Tensor;
 
-LuongDecoderImpl::LuongDecoderImpl(const ModelConfig& c, int64_t vocab) : input_feeding(c.input_feeding) {
+LuongDecoderImpl::LuongDecoderImpl(const ModelConfig& c, int64_t vocab, const nn::Embedding& shared) : input_feeding(c.input_feeding) {
   int64_t E = c.emb, K = 2 * c.hidden, D = c.dec_hidden;
-  embed = register_module("embed", nn::Embedding(nn::EmbeddingOptions(vocab, E).padding_idx(Vocab::kPad)));
+  embed = make_embedding(vocab, E, shared);
   bridge = register_module("bridge", nn::Linear(K, D));
   cell = register_module("cell", nn::GRUCell(E + (input_feeding ? D : 0), D));
   attention = register_module("attention", make_attention(c.attention, D, K, D));
   combine = register_module("combine", nn::Linear(nn::LinearOptions(K + D, D).bias(false)));
-  out = register_module("out", nn::Linear(D, vocab));
+  out = make_output(D, vocab, c.tie_embeddings != "none");
   drop = register_module("drop", nn::Dropout(c.dropout));
 }
 

@@ -11,14 +11,14 @@ namespace attn {
 
 class LuongDecoderImpl : public DecoderImpl {
  public:
-  LuongDecoderImpl(const ModelConfig& c, int64_t vocab);
+  // shared: the encoder's embedding when tie_embeddings is "all", else nullptr.
+  LuongDecoderImpl(const ModelConfig& c, int64_t vocab, const torch::nn::Embedding& shared = nullptr);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
   StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
   DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
   torch::Tensor project(const torch::Tensor& f) override { return out(f); }
 
-  torch::nn::Embedding embed{nullptr};
-  torch::nn::Linear bridge{nullptr}, combine{nullptr}, out{nullptr};
+  torch::nn::Linear bridge{nullptr}, combine{nullptr};
   torch::nn::GRUCell cell{nullptr};
   torch::nn::Dropout drop{nullptr};
   std::shared_ptr<AttentionImpl> attention;

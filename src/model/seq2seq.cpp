@@ -9,12 +9,18 @@ namespace attn {
 
 Seq2SeqImpl::Seq2SeqImpl(const ModelConfig& c, int64_t sv, int64_t tv) : config(c), src_vocab(sv), tgt_vocab(tv) {
   encoder = register_module("encoder", Encoder(sv, c.emb, c.hidden, c.enc_layers, c.dropout));
+  torch::nn::Embedding shared{nullptr};
+  if (c.tie_embeddings == "all") {
+    TORCH_CHECK(sv == tv, "model.tie_embeddings \"all\" needs one vocabulary for source and target (", sv, " and ",
+                tv, " entries)");
+    shared = encoder->embed;
+  }
   if (c.type == "bahdanau")
-    decoder = register_module("decoder", std::make_shared<BahdanauDecoderImpl>(c, tv));
+    decoder = register_module("decoder", std::make_shared<BahdanauDecoderImpl>(c, tv, shared));
   else if (c.type == "luong")
-    decoder = register_module("decoder", std::make_shared<LuongDecoderImpl>(c, tv));
+    decoder = register_module("decoder", std::make_shared<LuongDecoderImpl>(c, tv, shared));
   else if (c.type == "bottleneck")
-    decoder = register_module("decoder", std::make_shared<BottleneckDecoderImpl>(c, tv));
+    decoder = register_module("decoder", std::make_shared<BottleneckDecoderImpl>(c, tv, shared));
   else
     TORCH_CHECK(false, "unknown model type \"", c.type, "\"");
 }

@@ -23,16 +23,14 @@ struct Finished {
 
 }  // namespace
 
-std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& o) {
+std::vector<std::vector<Hypothesis>> beam_search(Ensemble& models, const Batch& batch, const SearchOptions& o) {
   torch::NoGradGuard no_grad;
   const int64_t B = batch.size(), K = o.beam;
   const double NEG = -std::numeric_limits<double>::infinity();
   auto dev = batch.src.device();
-  auto enc = model.encode(batch.src, batch.src_len);
-  auto [mem0, st0] = model.decoder->start(enc);
-  Tensor expand = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(dev)).repeat_interleave(K);
-  DecoderMemory mem = mem0.index_select(expand);
-  DecoderState st = st0.index_select(expand);
+  models.start(batch);
+  models.select(torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(dev)).repeat_interleave(K),
+                /*memory_too=*/true);
 
   std::vector<int64_t> src_len = source_lengths(batch);
   int longest = 0;
@@ -54,10 +52,9 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch
 
   for (int t = 0; t < longest && !active.empty(); ++t) {
     const int64_t A = static_cast<int64_t>(active.size());
-    StepOutput out = model.decoder->step(mem, st, y);
+    EnsembleStep out = models.step(y);
     if (out.attention.defined()) weights.push_back(out.attention);
-    Tensor logp = torch::log_softmax(out.logits.to(torch::kFloat), -1);  // [A*K, V]
-    mask_never_output(logp);
+    Tensor& logp = out.logp;  // [A*K, V]
     int64_t V = logp.size(1);
     Tensor base = torch::tensor(scores, torch::kDouble).to(dev).to(logp.scalar_type()).unsqueeze(1);
     auto [top_v, top_i] = (base + logp).view({A, K * V}).topk(std::min<int64_t>(2 * K, K * V), 1);
@@ -114,8 +111,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch
     token.push_back(tok);
     if (next_active.empty()) break;
     Tensor sel = torch::tensor(std::vector<int64_t>(par.begin(), par.end()), torch::kLong).to(dev);
-    st = st.index_select(sel);
-    if (next_active.size() < active.size()) mem = mem.index_select(sel);  // any row of a sentence has its memory
+    models.select(sel, next_active.size() < active.size());  // any row of a sentence has its memory
     y = torch::tensor(std::vector<int64_t>(tok.begin(), tok.end()), torch::kLong).to(dev);
     scores = next;
     active = next_active;

@@ -8,12 +8,11 @@ namespace attn {
 
 using torch::Tensor;
 
-std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& o) {
+std::vector<std::vector<Hypothesis>> greedy_search(Ensemble& models, const Batch& batch, const SearchOptions& o) {
   torch::NoGradGuard no_grad;
   const int64_t B = batch.size();
   auto dev = batch.src.device();
-  auto enc = model.encode(batch.src, batch.src_len);
-  auto [mem, st] = model.decoder->start(enc);
+  models.start(batch);
   std::vector<int64_t> src_len = source_lengths(batch);
   int longest = 0;
   std::vector<int> max_len = max_output_lengths(src_len, o, longest);
@@ -26,10 +25,8 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Bat
   std::vector<int64_t> active(B);
   for (int64_t b = 0; b < B; ++b) active[b] = b, res[b][0].ended = false;
   for (int t = 0; t < longest && !active.empty(); ++t) {
-    StepOutput out = model.decoder->step(mem, st, y);
-    Tensor logp = torch::log_softmax(out.logits, -1);
-    mask_never_output(logp);
-    auto [lp, tok] = logp.max(-1);
+    EnsembleStep out = models.step(y);
+    auto [lp, tok] = out.logp.max(-1);
     // One transfer per step: the chosen tokens, their log-probs, the weights.
     Tensor tok_c = tok.to(torch::kCPU), lp_c = lp.to(torch::kCPU).to(torch::kDouble);
     if (out.attention.defined()) {
@@ -55,8 +52,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Bat
     if (next_active.empty()) break;
     if (next_active.size() < active.size()) {
       Tensor sel = torch::tensor(keep, long_opts).to(dev);
-      st = st.index_select(sel);
-      mem = mem.index_select(sel);
+      models.select(sel, /*memory_too=*/true);
       tok = tok.index_select(0, sel);
     }
     y = tok;

@@ -10,6 +10,10 @@ namespace attn {
 
 using torch::Tensor;
 
+SearchOptions search_options(const DecodeConfig& d) {
+  return {d.beam, d.length_penalty, d.max_len_ratio, d.max_len_add, d.nbest};
+}
+
 std::string decoding_summary(const SearchOptions& o) {
   if (o.beam <= 1) return "greedy";
   char buf[64];
@@ -37,8 +41,8 @@ std::vector<int> max_output_lengths(const std::vector<int64_t>& src_len, const S
   return out;
 }
 
-std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts) {
-  return opts.beam <= 1 ? greedy_search(model, batch, opts) : beam_search(model, batch, opts);
+std::vector<std::vector<Hypothesis>> search(Ensemble& models, const Batch& batch, const SearchOptions& opts) {
+  return opts.beam <= 1 ? greedy_search(models, batch, opts) : beam_search(models, batch, opts);
 }
 
 void mask_never_output(Tensor& logp) {

@@ -7,6 +7,7 @@
 
 #include "data/batch.h"
 #include "model/seq2seq.h"
+#include "search/ensemble.h"
 
 namespace attn {
 
@@ -27,6 +28,9 @@ struct SearchOptions {
   int nbest = 1;
 };
 
+// The search a decode config asks for.
+SearchOptions search_options(const DecodeConfig& d);
+
 // "greedy" or "beam 5, length penalty 0.6": how outputs were made, for pages and logs.
 std::string decoding_summary(const SearchOptions& o);
 
@@ -44,8 +48,23 @@ std::vector<int> max_output_lengths(const std::vector<int64_t>& src_len, const S
 void mask_never_output(torch::Tensor& logp);
 
 // Dispatches on opts.beam: 1 -> greedy (one hypothesis), else beam search.
-std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
-std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
-std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts);
+std::vector<std::vector<Hypothesis>> search(Ensemble& models, const Batch& batch, const SearchOptions& opts);
+std::vector<std::vector<Hypothesis>> greedy_search(Ensemble& models, const Batch& batch, const SearchOptions& opts);
+std::vector<std::vector<Hypothesis>> beam_search(Ensemble& models, const Batch& batch, const SearchOptions& opts);
+// One model: an ensemble of one.
+inline std::vector<std::vector<Hypothesis>> search(Seq2SeqImpl& model, const Batch& batch, const SearchOptions& opts) {
+  Ensemble e(model);
+  return search(e, batch, opts);
+}
+inline std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqImpl& model, const Batch& batch,
+                                                          const SearchOptions& opts) {
+  Ensemble e(model);
+  return greedy_search(e, batch, opts);
+}
+inline std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqImpl& model, const Batch& batch,
+                                                        const SearchOptions& opts) {
+  Ensemble e(model);
+  return beam_search(e, batch, opts);
+}
 
 }  // namespace attn

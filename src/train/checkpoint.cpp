@@ -109,6 +109,24 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
   return ck;
 }
 
+std::vector<Checkpoint> load_checkpoints(const std::vector<std::string>& paths, const torch::Device& device) {
+  std::vector<Checkpoint> out;
+  for (const auto& p : paths) {
+    out.push_back(load_checkpoint(p, device));
+    const TextModel &a = out.front().text, &b = out.back().text;
+    auto differs = [&](const char* what) {
+      throw CheckpointError(p + ": its " + what + " differs from " + paths.front() +
+                            "'s; checkpoints used together must share vocabularies and tokenizers");
+    };
+    if (!(a.src_vocab == b.src_vocab)) differs("source vocabulary");
+    if (!(a.tgt_vocab == b.tgt_vocab)) differs("target vocabulary");
+    if (a.src_tok->kind() != b.src_tok->kind() || a.src_tok->model_bytes() != b.src_tok->model_bytes() ||
+        a.tgt_tok->model_bytes() != b.tgt_tok->model_bytes())
+      differs("tokenizer");
+  }
+  return out;
+}
+
 namespace {
 void restore(const std::string& path, Optimizer& opt, bool rng_too) {
   std::string bytes = read_verified(path);
@@ -146,7 +164,8 @@ std::vector<std::string> incompatibilities(const Config& ck, const Config& c) {
   std::vector<std::string> model_keys;
   for (auto it = a["model"].begin(); it != a["model"].end(); ++it) model_keys.push_back(it.key());
   cmp("model", model_keys);
-  cmp("data", {"tokenizer", "spm", "vocab_min_freq", "vocab_max_size", "train_src", "train_tgt"});
+  cmp("data", {"tokenizer", "spm", "vocab_min_freq", "vocab_max_size", "src_vocab", "tgt_vocab", "joint_vocab",
+              "train_src", "train_tgt"});
   return out;
 }
 

@@ -34,6 +34,12 @@ void save_checkpoint(const std::string& path, Seq2SeqImpl& model, Optimizer* opt
 // Loads and rebuilds the model from the stored config. Errors name the file.
 Checkpoint load_checkpoint(const std::string& path, const torch::Device& device = torch::kCPU);
 
+// Several checkpoints for an ensemble or an average, refused with one line
+// naming the odd one out unless all share the first one's vocabularies and
+// tokenizers (token ids must mean the same in every member).
+std::vector<Checkpoint> load_checkpoints(const std::vector<std::string>& paths,
+                                         const torch::Device& device = torch::kCPU);
+
 // Optimiser state and RNG state of a checkpoint (for --resume).
 void restore_training_state(const std::string& path, Optimizer& opt);
 // Optimiser state only (data-parallel ranks other than 0 keep their own RNG).
