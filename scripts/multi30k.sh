@@ -4,8 +4,14 @@
 # score it (sacreBLEU-style BLEU, chrF, per-length BLEU, attention entropy,
 # attention.html for 20 sentences). The corpus is read from data/multi30k
 # (scripts/get-data.sh multi30k puts it there first if it is missing).
-#   scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N] [--eval-only]
+#   scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble] [--minutes N] [--eval-only]
 # --eval-only scores the checkpoint of an earlier run again (no training).
+# ensemble: two models of configs/multi30k_de_en_ensemble.json train side by
+# side (one per core, seeds 1 and 2) for the same wall time; each one's best
+# checkpoints are averaged; beam size and length penalty are chosen on val
+# for each of: one model, its average, the ensemble of the two, the ensemble
+# of the two averages; test2016 is translated with each one's choice
+# (scripts/multi30k_select.py writes runs/multi30k_ensemble/results.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=bahdanau
@@ -15,8 +21,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) MINUTES=$2; shift 2 ;;
     --eval-only) EVAL_ONLY=1; shift ;;
-    bahdanau|luong|bottleneck) MODEL=$1; shift ;;
-    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck] [--minutes N] [--eval-only]" >&2; exit 2 ;;
+    bahdanau|luong|bottleneck|ensemble) MODEL=$1; shift ;;
+    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble] [--minutes N] [--eval-only]" >&2; exit 2 ;;
   esac
 done
 DATA=data/multi30k
@@ -28,6 +34,28 @@ RUN=runs/multi30k_$MODEL
 SET=()
 [ -n "$MINUTES" ] && SET=(--set "train.max_minutes=$MINUTES")
 A=./build/attn
+if [ "$MODEL" = ensemble ]; then
+  if [ $EVAL_ONLY = 0 ]; then
+    $A --threads 1 train --config "$CONFIG" --run-dir "$RUN/seed1" --overwrite \
+       --set train.seed=1 "${SET[@]}" &
+    P1=$!
+    # The second model segments with the first one's sentencepiece model, so
+    # their token ids agree; it starts once the first is training.
+    until grep -q "parameters;" "$RUN/seed1/train.log" 2>/dev/null; do
+      kill -0 $P1 2>/dev/null || { wait $P1; exit 1; }
+      sleep 2
+    done
+    $A --threads 1 train --config "$CONFIG" --run-dir "$RUN/seed2" --overwrite \
+       --set train.seed=2 --set data.spm.model="$RUN/seed1/spm/joint.model" "${SET[@]}" &
+    P2=$!
+    wait $P1
+    wait $P2
+  fi
+  for s in 1 2; do
+    $A average --checkpoints "$RUN"/seed$s/checkpoints/best-step*.ckpt --out "$RUN/seed$s/average.ckpt"
+  done
+  exec /usr/bin/python3 scripts/multi30k_select.py "$RUN"
+fi
 if [ $EVAL_ONLY = 0 ]; then
   $A --threads 1 train --config "$CONFIG" --run-dir "$RUN" "${SET[@]}"
 fi

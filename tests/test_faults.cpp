@@ -82,7 +82,15 @@ TEST(Faults, KillNineAtAnyMomentLeavesLoadableCheckpointsAndResumeFinishes) {
             "train.valid_every=1", resume, nullptr);
       _exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200 + rng() % 1500));
+    if (round == 0) {
+      // The first kill comes once a checkpoint exists (however loaded the
+      // machine is), at a random moment of the writes that follow.
+      for (int i = 0; i < 600 && !fs::exists(run + "/checkpoints/last.ckpt"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 800));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1200 + rng() % 1500));
+    }
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     if (!fs::exists(run + "/checkpoints/last.ckpt")) continue;  // killed before the first one

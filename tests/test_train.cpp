@@ -92,17 +92,32 @@ TEST(Trainer, StopAndResumeGivesTheSameMetrics) {
     }
 }
 
+// A model in memory, saved and loaded: every parameter comes back, and the
+// loaded one is not what a fresh model of that config would be.
 TEST(Checkpoint, RoundTripGivesTheSameModel) {
   TempDir d;
   short_run(d.path(), 5);
   Checkpoint a = load_checkpoint(d.path("checkpoints/last.ckpt"));
-  Checkpoint b = load_checkpoint(d.path("checkpoints/last.ckpt"));
   EXPECT_EQ(a.config.model.hidden, 24);
   EXPECT_EQ(a.text.src_vocab.size(), 12);
-  auto pa = a.model->parameters(), pb = b.model->parameters();
-  ASSERT_EQ(pa.size(), pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
   EXPECT_EQ(a.trainer_state["step"], 5);
+  // Change the model in memory, so a save that wrote something else (or
+  // nothing) cannot come back equal to it.
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : a.model->parameters()) p.add_(0.125);
+  }
+  save_checkpoint(d.path("again.ckpt"), *a.model, nullptr, a.config, a.text, {{"step", 6}});
+  Checkpoint b = load_checkpoint(d.path("again.ckpt"));
+  Seq2Seq fresh(a.config.model, a.text.src_vocab.size(), a.text.tgt_vocab.size());
+  auto pa = a.model->named_parameters(), pb = b.model->named_parameters(), pf = fresh->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pa) {
+    EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+    EXPECT_FALSE(torch::equal(p.value(), pf[p.key()])) << p.key();
+  }
+  EXPECT_EQ(b.trainer_state["step"], 6);
+  EXPECT_EQ(b.text.tgt_vocab.tokens(), a.text.tgt_vocab.tokens());
 }
 
 TEST(Checkpoint, CorruptedOrTruncatedFilesAreRefused) {

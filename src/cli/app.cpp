@@ -3,8 +3,11 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <ATen/Context.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -44,6 +47,18 @@ void setup_logging(const Globals& g, const std::string& file) {
   logger->set_level(spdlog::level::from_str(g.log_level));
   logger->flush_on(spdlog::level::info);  // train.log is read while training runs
   spdlog::set_default_logger(logger);
+}
+
+std::string version_text() {
+  // The BLAS named, not timed: --version must answer at once (attn info measures).
+  blas::ProbeResult r;
+  const std::string lib = blas::loaded_library();
+  blas::describe(RTLD_DEFAULT, lib, r);
+  std::string text = std::string("attn ") + ATTN_VERSION + "\nLibTorch " + TORCH_VERSION +
+                     (at::hasCUDA() ? " (with CUDA)" : " (CPU only)") + "\nBLAS: " +
+                     (r.name.empty() ? "unknown" : r.name) + (r.core.empty() ? "" : ", core " + r.core) +
+                     (lib.empty() ? "" : " (" + lib + ")");
+  return text;
 }
 
 std::vector<std::string> source_tokens(const TextModel& text, const std::string& line, size_t limit,
@@ -104,6 +119,7 @@ int main(int argc, char** argv) {
              "Exit codes: 0 ok, 1 runtime error, 2 usage or config error.");
   Globals g;
   g.before_main_seconds = before_main;
+  app.set_version_flag("--version", version_text);
   app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--threads", g.threads, "intra-op threads (1 is fastest on 2 vCPUs)")->check(CLI::Range(1, 256));

@@ -55,6 +55,10 @@ c10::Device resolve_device(const std::string& spec);
 std::vector<std::string> source_tokens(const TextModel& text, const std::string& line, size_t limit,
                                        const std::string& file, size_t line_no);
 
+// What `attn --version` prints: attn's version, the LibTorch it was built
+// with (CPU only or with CUDA), and the BLAS it runs on (library, core, file).
+std::string version_text();
+
 // One n-best line: "INDEX ||| TEXT ||| SCORE" (score to 4 decimals), newline-terminated.
 std::string nbest_line(const std::string& index, const std::string& text, double score);
 

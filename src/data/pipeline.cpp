@@ -16,12 +16,6 @@ namespace attn {
 
 std::string TextModel::detokenize(const std::vector<int>& ids) const { return tgt_tok->decode(tgt_vocab.decode(ids)); }
 
-Example TextModel::encode_source(const std::string& text) const {
-  Example e;
-  e.src = src_vocab.encode(src_tok->encode(text));
-  return e;
-}
-
 nlohmann::json TextModel::to_json() const {
   return {{"tokenizer", src_tok->kind()}, {"src_vocab", src_vocab.to_json()}, {"tgt_vocab", tgt_vocab.to_json()}};
 }
@@ -105,7 +99,6 @@ TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, 
       o.model_type = s.model_type;
       o.vocab_size = s.vocab_size;
       o.character_coverage = s.character_coverage;
-      o.seed = c.train.seed;
       if (reuse_existing && fs::exists(o.model_prefix + ".model"))
         return std::make_shared<SpmTokenizer>(read_file(o.model_prefix + ".model"));
       spdlog::info("training sentencepiece model {} ({} {}, vocab {})", o.model_prefix + ".model", s.model_type,

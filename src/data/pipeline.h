@@ -17,8 +17,6 @@ struct TextModel {
   // Ids -> text: vocabulary, then detokenisation.
   std::string detokenize(const std::vector<int>& ids) const;
   std::vector<std::string> target_tokens(const std::vector<int>& ids) const { return tgt_vocab.decode(ids); }
-  // Text -> Example (raises DataError on an empty result).
-  Example encode_source(const std::string& text) const;
   nlohmann::json to_json() const;  // vocabularies and tokenizer kind (spm bytes saved separately)
 };
 

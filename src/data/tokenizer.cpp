@@ -28,12 +28,13 @@ struct Bridge {
 
 std::string bridge_path() {
   if (const char* env = std::getenv("ATTN_SPM_BRIDGE")) return env;
-  // Next to the executable (the build directory, or an install's bin/).
+  // Next to the executable (the build directory), or in an install's lib/<arch>/attn.
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   std::vector<std::filesystem::path> dirs;
   if (!ec) {
     dirs.push_back(exe.parent_path());
+    dirs.push_back(exe.parent_path().parent_path() / ATTN_PRIVATE_LIBDIR);  // cmake --install, the .deb
     dirs.push_back(exe.parent_path().parent_path() / "lib");
   }
   for (const auto& d : dirs)

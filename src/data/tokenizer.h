@@ -49,7 +49,6 @@ struct SpmTrainOptions {
   std::string model_type = "unigram";
   int vocab_size = 8000;
   double character_coverage = 1.0;
-  int seed = 1;
 };
 // Train a sentencepiece model; returns the path of PREFIX.model.
 std::string train_spm(const SpmTrainOptions& o);

@@ -13,10 +13,10 @@ Tensor attention_entropy(const Tensor& w) {
 
 LossOutput seq2seq_loss(const Tensor& logits, const Tensor& target, const Tensor& attention, double eps,
                         double lambda) {
-  Tensor logp = torch::log_softmax(logits, -1);                   // [B, T, V]
-  Tensor mask = target.ne(Vocab::kPad);                           // [B, T]
+  Tensor logp = torch::log_softmax(logits, -1);                   // [..., V], e.g. [N, V] real positions
+  Tensor mask = target.ne(Vocab::kPad);                           // [...]
   Tensor maskf = mask.to(logp.scalar_type());
-  Tensor nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1);  // [B, T]
+  Tensor nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1);  // [...]
   Tensor per_token = nll;
   if (eps > 0) per_token = (1 - eps) * nll - eps * logp.mean(-1);  // uniform smoothing
   Tensor n = maskf.sum();

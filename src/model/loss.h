@@ -1,5 +1,6 @@
 // Training loss: token cross-entropy without padding, label smoothing, and
-// an attention-entropy regulariser (negative lambda sharpens attention).
+// an attention-entropy regulariser (a positive lambda penalises entropy and so
+// sharpens attention; a negative one spreads it).
 #pragma once
 #include <torch/torch.h>
 

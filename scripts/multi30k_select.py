@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Second half of `scripts/multi30k.sh ensemble`: decoding chosen on val, scored on test2016.
+
+For each way of using the two trained models (one model, its checkpoint average, the
+ensemble of both, the ensemble of both averages), beam size and length penalty are
+chosen by BLEU on val only; test2016 is then translated once per variant with that
+choice (and greedily). Writes RUN/results.json and prints the table rows.
+    scripts/multi30k_select.py runs/multi30k_ensemble
+"""
+import concurrent.futures
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+RUN = sys.argv[1]
+A = "./build/attn"
+DATA = "data/multi30k"
+VAL = (f"{DATA}/val.de.gz", f"{DATA}/val.en.gz")
+TEST = (f"{DATA}/test_2016_flickr.de.gz", f"{DATA}/test_2016_flickr.en.gz")
+VARIANTS = {
+    "seed 1": [f"{RUN}/seed1/checkpoints/best.ckpt"],
+    "seed 2": [f"{RUN}/seed2/checkpoints/best.ckpt"],
+    "seed 1, best 4 averaged": [f"{RUN}/seed1/average.ckpt"],
+    "seed 2, best 4 averaged": [f"{RUN}/seed2/average.ckpt"],
+    "ensemble of seeds 1 + 2": [f"{RUN}/seed1/checkpoints/best.ckpt", f"{RUN}/seed2/checkpoints/best.ckpt"],
+    "ensemble of the two averages": [f"{RUN}/seed1/average.ckpt", f"{RUN}/seed2/average.ckpt"],
+}
+# (beam, length penalty) tried on val; SELECT_GRID="1:0,5:0.6" overrides it (a quick check of the script).
+GRID = [(1, 0.0)] + list(itertools.product([5, 10], [0.6, 1.0]))
+if os.environ.get("SELECT_GRID"):
+    GRID = [(int(b), float(a)) for b, a in (x.split(":") for x in os.environ["SELECT_GRID"].split(","))]
+
+
+def evaluate(checkpoints, data, beam, alpha, out):
+    cmd = [A, "--threads", "1", "--log-level", "warn", "evaluate", "--json", "--checkpoint", *checkpoints,
+           "--src", data[0], "--ref", data[1], "--beam", str(beam), "--length-penalty", str(alpha), "--out", out]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
+    m = json.loads(p.stdout)
+    return {"beam": beam, "length_penalty": alpha, "bleu": round(m["bleu"], 2), "chrf": round(m["chrf"], 2),
+            "bleu_line": m["bleu_line"], "seconds": round(m["decode_seconds"], 1)}
+
+
+def slug(name):
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+# Two decoding processes at a time: one per core.
+pool = concurrent.futures.ThreadPoolExecutor(2)
+val_jobs = {(name, b, a): pool.submit(evaluate, cks, VAL, b, a, f"{RUN}/select/{slug(name)}_val_b{b}_lp{a}")
+            for name, cks in VARIANTS.items() for b, a in GRID}
+val = {k: f.result() for k, f in val_jobs.items()}
+chosen = {}
+for name in VARIANTS:
+    rows = [val[(name, b, a)] for b, a in GRID]
+    chosen[name] = max(rows, key=lambda r: r["bleu"])  # on val only
+test_jobs = {}
+for name, cks in VARIANTS.items():
+    c = chosen[name]
+    test_jobs[(name, "chosen")] = pool.submit(evaluate, cks, TEST, c["beam"], c["length_penalty"],
+                                              f"{RUN}/select/{slug(name)}_test")
+    test_jobs[(name, "greedy")] = pool.submit(evaluate, cks, TEST, 1, 0.0, f"{RUN}/select/{slug(name)}_test_greedy")
+test = {k: f.result() for k, f in test_jobs.items()}
+
+info = json.loads(subprocess.run([A, "--threads", "1", "info", "--json", "--quick"], capture_output=True,
+                                 text=True).stdout)
+training = {}
+for s in (1, 2):
+    summary = json.load(open(f"{RUN}/seed{s}/summary.json"))
+    training[f"seed {s}"] = {k: summary.get(k) for k in ("steps", "wall_seconds", "train_seconds", "tokens_per_sec",
+                                                          "parameters", "best_checkpoint")}
+result = {
+    "machine": {"cpu": info["cpu"], "blas": info["blas"]["name"], "blas_core": info["blas"].get("core"),
+                "sgemm_gflops": round(info["blas"]["gflops_geomean"], 1)},
+    "training": training,
+    "grid": [{"beam": b, "length_penalty": a} for b, a in GRID],
+    "variants": [{"name": name, "checkpoints": VARIANTS[name],
+                  "val": [val[(name, b, a)] for b, a in GRID], "chosen_on_val": chosen[name],
+                  "test_greedy": test[(name, "greedy")], "test_chosen": test[(name, "chosen")]}
+                 for name in VARIANTS],
+}
+os.makedirs(RUN, exist_ok=True)
+json.dump(result, open(f"{RUN}/results.json", "w"), indent=2)
+print(json.dumps(result["machine"]), json.dumps(training), sep="\n")
+print("\n| variant | beam, alpha (chosen on val) | val BLEU | test2016 BLEU greedy / chosen | test2016 chrF chosen |")
+print("|---|---|---|---|---|")
+for v in result["variants"]:
+    c, g, t = v["chosen_on_val"], v["test_greedy"], v["test_chosen"]
+    print(f"| {v['name']} | {c['beam']}, {c['length_penalty']} | {c['bleu']:.2f} | {g['bleu']:.2f} / {t['bleu']:.2f} "
+          f"| {t['chrf']:.2f} |")
+best = max(result["variants"], key=lambda v: v["chosen_on_val"]["bleu"])
+print(f"\nbest on val: {best['name']}; test2016: {best['test_chosen']['bleu_line']}")
