@@ -62,8 +62,11 @@ TEST(Cli, ConfigDefaultsIsAValidConfig) {
   ASSERT_EQ(r.code, 0);
   write_text(d.path("defaults.json"), r.out);
   EXPECT_EQ(run_attn("config check " + d.path("defaults.json")).code, 0);
-  for (const char* c : {"compare_toy.json", "compare_toy_translate.json", "toy_reverse.json", "sample_de_en.json"})
-    EXPECT_EQ(run_attn("config check " + attn::test::source_dir() + "/configs/" + c).code, 0) << c;
+  // From the repository, as the README runs them: their data paths are relative to it.
+  for (const char* c : {"compare_toy.json", "compare_toy_translate.json", "toy_reverse.json", "sample_de_en.json"}) {
+    auto check = run_attn("config check configs/" + std::string(c), "", "cd " + attn::test::source_dir() + " &&");
+    EXPECT_EQ(check.code, 0) << c << ": " << check.err;
+  }
 }
 
 TEST(Cli, ConfigCheckNamesMissingDataFiles) {
