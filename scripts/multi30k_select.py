@@ -8,7 +8,6 @@ choice (and greedily). Writes RUN/results.json and prints the table rows.
     scripts/multi30k_select.py runs/multi30k_ensemble
 """
 import concurrent.futures
-import itertools
 import json
 import os
 import subprocess
@@ -28,7 +27,7 @@ VARIANTS = {
     "ensemble of the two averages": [f"{RUN}/seed1/average.ckpt", f"{RUN}/seed2/average.ckpt"],
 }
 # (beam, length penalty) tried on val; SELECT_GRID="1:0,5:0.6" overrides it (a quick check of the script).
-GRID = [(1, 0.0)] + list(itertools.product([5, 10], [0.6, 1.0]))
+GRID = [(1, 0.0), (5, 0.6), (5, 1.0), (5, 1.4), (5, 1.8), (10, 1.0), (10, 1.4)]
 if os.environ.get("SELECT_GRID"):
     GRID = [(int(b), float(a)) for b, a in (x.split(":") for x in os.environ["SELECT_GRID"].split(","))]
 
