@@ -19,6 +19,7 @@
 #include "cli/common.h"
 #include "cli/status_line.h"
 #include "data/errors.h"
+#include "data/text_file.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
@@ -70,6 +71,12 @@ std::vector<std::string> source_tokens(const TextModel& text, const std::string&
     toks.resize(limit);
   }
   return toks;
+}
+
+void write_output(const std::string& path, const std::string& text, const std::string& what) {
+  if (path != "-") return write_file_atomic(path, text);
+  std::cout << text << std::flush;
+  if (!std::cout) throw DataError("cannot write " + what + " to standard output");
 }
 
 std::string nbest_line(const std::string& index, const std::string& text, double score) {

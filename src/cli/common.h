@@ -59,6 +59,11 @@ std::vector<std::string> source_tokens(const TextModel& text, const std::string&
 // with (CPU only or with CUDA), and the BLAS it runs on (library, core, file).
 std::string version_text();
 
+// `text` into PATH (atomically) or, for "-", onto standard output, flushed;
+// a failed write (full disk, closed stdout) throws DataError ("cannot write
+// WHAT to standard output"), never passes for success.
+void write_output(const std::string& path, const std::string& text, const std::string& what);
+
 // One n-best line: "INDEX ||| TEXT ||| SCORE" (score to 4 decimals), newline-terminated.
 std::string nbest_line(const std::string& index, const std::string& text, double score);
 

@@ -149,12 +149,7 @@ void add_score(CLI::App& app, Globals&, Runner& run) {
         });
         for (size_t k : order) out += nbest_line(std::to_string(pairs[k].index), pairs[k].text, value(k));
       }
-      if (o->output == "-") {
-        std::cout << out << std::flush;
-        if (!std::cout) throw DataError("cannot write the scores to standard output");
-      } else {
-        write_file_atomic(o->output, out);
-      }
+      write_output(o->output, out, "the scores");
       if (!o->dump.empty()) {
         std::vector<AttentionRecord> recs;
         for (size_t e = 0; e < ex.size(); ++e) {

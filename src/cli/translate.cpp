@@ -69,12 +69,6 @@ struct Translator {
   }
 };
 
-void write_stdout(const std::string& text) {
-  std::cout << text << std::flush;
-  // A full disk or a closed stdout must not look like success.
-  if (!std::cout) throw DataError("cannot write the translations to standard output");
-}
-
 }  // namespace
 
 void add_translate(CLI::App& app, Globals& g, Runner& run) {
@@ -157,7 +151,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
         while (in.next(line, /*wait=*/true)) {
           chunk.assign(1, line);
           while (static_cast<int>(chunk.size()) < d.batch_size && in.next(line, /*wait=*/false)) chunk.push_back(line);
-          write_stdout(tr.translate(chunk, lines));
+          write_output("-", tr.translate(chunk, lines), "the translations");
           lines += chunk.size();
         }
       } else {
@@ -169,11 +163,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
           all = read_lines(o->input);
         }
         lines = all.size();
-        std::string text = tr.translate(all, 0);
-        if (o->output == "-")
-          write_stdout(text);
-        else
-          write_file_atomic(o->output, text);
+        write_output(o->output, tr.translate(all, 0), "the translations");
       }
       const double secs = tr.decode_seconds;
       spdlog::info("translated {} lines in {:.2f}s ({:.1f} sentences/s, beam {}); start-up: {:.2f}s before main "

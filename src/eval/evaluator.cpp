@@ -27,6 +27,13 @@ struct EvalMode {
   torch::nn::Module& m_;
   bool was_;
 };
+// The same for every member of an ensemble.
+struct EvalModes {
+  explicit EvalModes(const std::vector<Seq2SeqImpl*>& models) {
+    for (auto* m : models) modes.push_back(std::make_unique<EvalMode>(*m));
+  }
+  std::vector<std::unique_ptr<EvalMode>> modes;
+};
 
 std::vector<std::vector<int>> sorted_batches(const std::vector<Example>& ex, int batch_size) {
   std::vector<int> order(ex.size());
@@ -76,8 +83,7 @@ std::vector<std::vector<Hypothesis>> decode_corpus(Seq2SeqImpl& model, const std
 std::vector<std::vector<Hypothesis>> decode_corpus(const std::vector<Seq2SeqImpl*>& models,
                                                    const std::vector<Example>& ex, const SearchOptions& opts,
                                                    int batch_size, const torch::Device& device) {
-  std::vector<std::unique_ptr<EvalMode>> modes;
-  for (auto* m : models) modes.push_back(std::make_unique<EvalMode>(*m));
+  EvalModes em(models);
   Ensemble ensemble(models);
   std::vector<std::vector<Hypothesis>> out(ex.size());
   for (const auto& idx : sorted_batches(ex, batch_size)) {
@@ -90,25 +96,20 @@ std::vector<std::vector<Hypothesis>> decode_corpus(const std::vector<Seq2SeqImpl
 
 std::vector<SentenceScore> score_sentences(const std::vector<Seq2SeqImpl*>& models, const std::vector<Example>& ex,
                                            int batch_size, const torch::Device& device, bool keep_attention) {
-  std::vector<std::unique_ptr<EvalMode>> modes;
-  for (auto* m : models) modes.push_back(std::make_unique<EvalMode>(*m));
+  EvalModes em(models);
   torch::NoGradGuard ng;
   std::vector<SentenceScore> out(ex.size());
   for (const auto& idx : sorted_batches(ex, batch_size)) {
     Batch b = make_batch(ex, idx).to(device);
-    Tensor logp, attention;
-    int attending = 0;
+    std::vector<StepOutput> outputs;
     for (auto* m : models) {
       DecoderOutput o = m->forward(b);
-      Tensor l = torch::log_softmax(o.logits.to(torch::kFloat), -1);
-      logp = logp.defined() ? logp.add_(l) : l;
-      if (o.attention.defined()) attention = attention.defined() ? attention + o.attention : o.attention, ++attending;
+      outputs.push_back({o.logits, o.attention});
     }
-    if (models.size() > 1) logp.div_(static_cast<double>(models.size()));
+    auto [logp, attention] = combine_members(outputs);  // as search combines them, over all steps at once
     Tensor real = b.tgt_out.ne(Vocab::kPad);
     Tensor tok = logp.gather(2, b.tgt_out.unsqueeze(2)).squeeze(2).masked_fill(real.logical_not(), 0);  // [B, T]
     Tensor sums = tok.sum(1).to(torch::kCPU).to(torch::kDouble), counts = real.sum(1).to(torch::kCPU);
-    if (attending > 1) attention = attention / attending;
     Tensor att = keep_attention && attention.defined() ? attention.to(torch::kCPU).to(torch::kFloat) : Tensor();
     for (size_t r = 0; r < idx.size(); ++r) {
       SentenceScore& sc = out[static_cast<size_t>(idx[r])];

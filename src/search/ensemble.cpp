@@ -36,11 +36,10 @@ void Ensemble::start(const Batch& batch) {
   }
 }
 
-EnsembleStep Ensemble::step(const Tensor& y_prev) {
+EnsembleStep combine_members(const std::vector<StepOutput>& outputs) {
   EnsembleStep out;
   int attending = 0;
-  for (size_t i = 0; i < members_.size(); ++i) {
-    StepOutput s = members_[i]->decoder->step(mem_[i], state_[i], y_prev);
+  for (const StepOutput& s : outputs) {
     Tensor logp = torch::log_softmax(s.logits.to(torch::kFloat), -1);
     out.logp = out.logp.defined() ? out.logp.add_(logp) : logp;
     if (s.attention.defined()) {
@@ -49,8 +48,16 @@ EnsembleStep Ensemble::step(const Tensor& y_prev) {
     }
   }
   // One member, the common case at batch 1, costs no extra op.
-  if (members_.size() > 1) out.logp.div_(static_cast<double>(members_.size()));
+  if (outputs.size() > 1) out.logp.div_(static_cast<double>(outputs.size()));
   if (attending > 1) out.attention = out.attention / attending;
+  return out;
+}
+
+EnsembleStep Ensemble::step(const Tensor& y_prev) {
+  std::vector<StepOutput> outputs;
+  outputs.reserve(members_.size());
+  for (size_t i = 0; i < members_.size(); ++i) outputs.push_back(members_[i]->decoder->step(mem_[i], state_[i], y_prev));
+  EnsembleStep out = combine_members(outputs);
   mask_never_output(out.logp);
   return out;
 }

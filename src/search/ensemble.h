@@ -16,6 +16,11 @@ struct EnsembleStep {
   torch::Tensor attention;  // [rows, S]: mean over the members that attend; undefined if none does
 };
 
+// The members' outputs combined as an ensemble combines them: log-softmax
+// over the last dimension, averaged; attention averaged over the members
+// that attend. Any leading shape ([rows, V] per step, [B, T, V] forced).
+EnsembleStep combine_members(const std::vector<StepOutput>& outputs);
+
 class Ensemble {
  public:
   explicit Ensemble(std::vector<Seq2SeqImpl*> members);
