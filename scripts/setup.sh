@@ -52,7 +52,7 @@ if [ ! -x "$probe" ] || [ -n "$(find "${srcs[@]}" "$top/src/blas/blas_probe.h" -
 fi
 alt=libblas.so.3-$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 key=$(grep -m4 -E '^(vendor_id|cpu family|model|model name)\s' /proc/cpuinfo | tr -s ' \t\n' ' ')
-key="$key|$(update-alternatives --list "$alt" 2>/dev/null | tr '\n' ' ')|$(env | grep -E '^(OPENBLAS_|BLIS_|OMP_NUM_THREADS)' | sort | tr '\n' ' ')"
+key="$key|$(update-alternatives --list "$alt" 2>/dev/null | tr '\n' ' ')|$(env | { grep -E '^(OPENBLAS_|BLIS_|OMP_NUM_THREADS)' || true; } | sort | tr '\n' ' ')"
 key="$key|${ATTN_BLAS:-}|$(cksum < "$probe" | cut -d' ' -f1)"
 chosen=""
 if [ "${ATTN_BLAS_PROBE:-0}" != 1 ] && [ -f "$cache/blas-choice" ] && [ "$(head -n1 "$cache/blas-choice")" = "$key" ]; then

@@ -74,6 +74,11 @@ TEST(Config, CrossFieldRules) {
   EXPECT_TRUE(has(problems({{"model", {{"maxout", true}, {"readout", 7}}}}), "needs an even readout size"));
   EXPECT_TRUE(has(problems({{"decode", {{"beam", 2}, {"nbest", 3}}}}), "decode.nbest: 3 is larger than decode.beam 2"));
   EXPECT_TRUE(has(problems({{"train", {{"max_steps", 0}}}}), "no stopping rule"));
+  EXPECT_TRUE(has(problems({{"train", {{"max_steps", 0}, {"max_epochs", 3}, {"schedule", "linear"}}}}),
+                  "linear decays over a budget"));
+  EXPECT_TRUE(has(problems({{"train", {{"schedule", "linear"}, {"lr", 0.001}, {"min_lr", 0.01}}}}),
+                  "min_lr must not exceed lr"));
+  EXPECT_TRUE(problems({{"train", {{"schedule", "linear"}, {"max_minutes", 60}}}}).empty());
   EXPECT_TRUE(has(problems({{"data", {{"train_src", "a"}}}}), "give both or neither"));
   EXPECT_TRUE(has(problems({{"data", {{"toy", {{"task", "copy"}, {"min_len", 9}, {"max_len", 3}}}}}}),
                   "data.toy.min_len: 9 is greater than max_len 3"));

@@ -51,6 +51,24 @@ TEST(Schedule, InverseSqrtWarmsUpThenDecays) {
   EXPECT_NEAR(s.lr_at(400), 0.5, 1e-12);
 }
 
+TEST(Schedule, LinearWarmsUpThenFallsToMinLrAtTheEndOfTheBudget) {
+  TrainConfig c;
+  c.schedule = "linear";
+  c.lr = 1.0;
+  c.min_lr = 0.2;
+  c.warmup = 100;
+  Schedule s(c);
+  EXPECT_NEAR(s.lr_at(10, 0.0), 0.1, 1e-12);   // warm-up: 10 of 100 steps
+  EXPECT_NEAR(s.lr_at(100, 0.0), 1.0, 1e-12);  // peak
+  EXPECT_NEAR(s.lr_at(500, 0.5), 0.6, 1e-12);  // half the budget: half-way from 1.0 to 0.2
+  EXPECT_NEAR(s.lr_at(900, 1.0), 0.2, 1e-12);  // end of the budget
+  EXPECT_NEAR(s.lr_at(990, 1.3), 0.2, 1e-12);  // past it (the last update's validation): no lower
+  EXPECT_NEAR(s.lr_at(50, 0.5), 0.3, 1e-12);   // a time budget half gone during warm-up: both apply
+  c.warmup = 0;
+  Schedule nowarm(c);
+  EXPECT_NEAR(nowarm.lr_at(1, 0.25), 0.8, 1e-12);
+}
+
 TEST(Schedule, PlateauDecaysAfterPatienceAndStopsAtFloor) {
   TrainConfig c;
   c.schedule = "plateau";

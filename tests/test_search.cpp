@@ -45,6 +45,27 @@ class ScriptedDecoder : public DecoderImpl {
   }
 };
 
+// A decoder whose next-token distribution depends only on the previous
+// token (a bigram table [V, V] of probabilities), so every hypothesis's
+// score can be computed by hand and the search space enumerated.
+class BigramDecoder : public DecoderImpl {
+ public:
+  explicit BigramDecoder(Tensor probs) : logp_(probs.log()) {}
+  std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override {
+    DecoderState s;
+    s.hidden = torch::zeros({enc.states.size(0), 1});
+    return {DecoderMemory{}, s};
+  }
+  StepOutput step(const DecoderMemory&, DecoderState& st, const Tensor& y) override {
+    ++st.step;
+    return {logp_.index_select(0, y), Tensor()};
+  }
+  bool has_attention() const override { return false; }
+
+ private:
+  Tensor logp_;
+};
+
 ModelConfig tiny(const std::string& type) {
   ModelConfig m;
   m.type = type;
@@ -153,6 +174,68 @@ TEST(Search, BeamFindsAtLeastTheGreedyScore) {
     }
   }
   EXPECT_GT(compared, 0) << "no greedy output ended: nothing was compared";
+}
+
+// Beam search with a beam wider than the search space is exhaustive: its
+// n-best list must be the n best of every hypothesis there is, best first,
+// scored as the length penalty says (ended or cut at the maximum length).
+TEST(Search, AWideBeamReturnsTheExactNbestOfTheWholeSearchSpace) {
+  const int V = 6, L = 4;  // L: maximum output length, EOS included
+  torch::manual_seed(11);
+  Tensor p = torch::rand({V, V}, torch::kDouble) + 0.05;
+  p.index_put_({torch::indexing::Slice(), Vocab::kPad}, 1e-12);  // never emitted: masked by search anyway
+  p.index_put_({torch::indexing::Slice(), Vocab::kBos}, 1e-12);
+  p = (p / p.sum(1, true)).to(torch::kFloat);
+  Tensor lp = p.log().to(torch::kDouble);
+  auto a = lp.accessor<double, 2>();
+  const std::vector<int> words = {Vocab::kUnk, 4, 5};
+
+  struct Hyp {
+    std::vector<int> tokens;
+    double score;
+  };
+  for (double alpha : {0.0, 1.0}) {
+    std::vector<Hyp> all;  // every hypothesis: n words then EOS (n < L), or L words cut
+    std::vector<std::vector<int>> prefixes = {{}};
+    for (int n = 0; n <= L; ++n) {
+      std::vector<std::vector<int>> longer;
+      for (const auto& w : prefixes) {
+        double s = 0;
+        int prev = Vocab::kBos;
+        for (int t : w) s += a[prev][t], prev = t;
+        if (n < L) all.push_back({w, (s + a[prev][Vocab::kEos]) / length_penalty(n + 1, alpha)});
+        else all.push_back({w, s / length_penalty(L, alpha)});
+        for (int t : words) {
+          auto x = w;
+          x.push_back(t);
+          longer.push_back(x);
+        }
+      }
+      prefixes = longer;
+    }
+    ASSERT_EQ(all.size(), 1u + 3 + 9 + 27 + 81);
+    std::stable_sort(all.begin(), all.end(), [](const Hyp& x, const Hyp& y) { return x.score > y.score; });
+
+    Seq2Seq m(tiny("bahdanau"), V, V);
+    m->decoder = std::make_shared<BigramDecoder>(p);
+    m->eval();
+    SearchOptions o;
+    o.beam = 128;
+    o.nbest = 10;
+    o.length_penalty = alpha;
+    o.max_len_ratio = 0;
+    o.max_len_add = L;
+    auto res = beam_search(*m, make_batch({{{4, 5}, {4}, 1}}, {0}), o);
+    ASSERT_EQ(res[0].size(), 10u);
+    for (size_t i = 0; i < 10; ++i) {
+      EXPECT_EQ(res[0][i].tokens, all[i].tokens) << "alpha " << alpha << ", rank " << i;
+      EXPECT_NEAR(res[0][i].score, all[i].score, 1e-4) << "alpha " << alpha << ", rank " << i;
+    }
+    // The best ended hypotheses are not all the shortest: the list covers several lengths.
+    std::set<size_t> lengths;
+    for (const auto& h : res[0]) lengths.insert(h.tokens.size());
+    EXPECT_GE(lengths.size(), 2u) << "alpha " << alpha;
+  }
 }
 
 TEST(Search, StoppingRuleWaitsForLongerHypothesesUnderLengthPenalty) {

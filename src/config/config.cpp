@@ -272,6 +272,10 @@ void cross_check(const Config& c, std::vector<std::string>& p) {
                 std::to_string(c.decode.beam));
   if (c.train.max_steps == 0 && c.train.max_epochs == 0 && c.train.max_minutes == 0 && c.train.patience == 0)
     p.push_back("train: no stopping rule; set max_steps, max_epochs, max_minutes or patience");
+  if (c.train.schedule == "linear" && c.train.max_steps == 0 && c.train.max_minutes == 0)
+    p.push_back("train.schedule: linear decays over a budget; set train.max_steps or train.max_minutes");
+  if (c.train.schedule == "linear" && c.train.min_lr > c.train.lr)
+    p.push_back("train.min_lr: linear falls from train.lr to min_lr, so min_lr must not exceed lr");
 }
 
 void read_compare(const json& j, CompareConfig& out, std::vector<std::string>& p) {

@@ -176,11 +176,12 @@ struct TrainConfig {
     v.num("lr", lr, 0.0, 100.0, "learning rate; if not given, the optimiser's own: adam 0.001, sgd 0.1, adadelta 1.0");
     v.num("momentum", momentum, 0.0, 0.999, "sgd momentum");
     v.num("clip", clip, 0.0, 1e9, "gradient-norm clipping, 0 = off");
-    v.choice("schedule", schedule, {"constant", "plateau", "inverse_sqrt"}, "learning-rate schedule");
-    v.num("warmup", warmup, 0, 100000000, "inverse_sqrt: warm-up steps");
+    v.choice("schedule", schedule, {"constant", "plateau", "inverse_sqrt", "linear"},
+             "learning-rate schedule (linear: warm up, then fall to min_lr at the end of max_steps / max_minutes)");
+    v.num("warmup", warmup, 0, 100000000, "inverse_sqrt, linear: warm-up steps");
     v.num("decay_factor", decay_factor, 0.01, 1.0, "plateau: multiply lr by this");
     v.num("decay_patience", decay_patience, 0, 1000, "plateau: validations without improvement");
-    v.num("min_lr", min_lr, 0.0, 100.0, "plateau: floor");
+    v.num("min_lr", min_lr, 0.0, 100.0, "plateau: floor; linear: the lr at the end of the budget");
     v.num("max_steps", max_steps, 0, 2000000000, "stop after this many updates, 0 = no limit");
     v.num("max_epochs", max_epochs, 0, 1000000, "stop after this many epochs, 0 = no limit");
     v.num("max_minutes", max_minutes, 0.0, 1e7, "stop after this much wall time, 0 = no limit");

@@ -73,11 +73,18 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<torc
   return std::make_unique<Adadelta>(std::move(params), c.lr);
 }
 
-double Schedule::lr_at(int64_t step) const {
-  if (c_.schedule == "inverse_sqrt") {
-    double s = static_cast<double>(std::max<int64_t>(step, 1));
-    double w = static_cast<double>(std::max(c_.warmup, 1));
-    return c_.lr * std::min(s / w, std::sqrt(w / s));
+double Schedule::lr_at(int64_t step, double budget_used) const {
+  double s = static_cast<double>(std::max<int64_t>(step, 1));
+  double w = static_cast<double>(std::max(c_.warmup, 1));
+  if (c_.schedule == "inverse_sqrt") return c_.lr * std::min(s / w, std::sqrt(w / s));
+  if (c_.schedule == "linear") {
+    // Linear decay to the end of a fixed budget beats step and plateau
+    // schedules when the budget, not convergence, ends training (Li, Yumer
+    // and Ramanan 2020, "Budgeted training"); the end comes in minutes or
+    // steps, so the decay follows whichever is spent faster.
+    double left = std::clamp(1.0 - budget_used, 0.0, 1.0);
+    double lr = c_.min_lr + (c_.lr - c_.min_lr) * left;
+    return c_.warmup > 0 && s < w ? lr * s / w : lr;
   }
   return lr_;  // constant, or the current plateau value
 }

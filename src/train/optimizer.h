@@ -43,7 +43,9 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainConfig& c, std::vector<torc
 class Schedule {
  public:
   explicit Schedule(const TrainConfig& c) : c_(c), lr_(c.lr) {}
-  double lr_at(int64_t step) const;                // before update `step` (1-based)
+  // Before update `step` (1-based); budget_used: the share of max_steps or
+  // max_minutes spent so far (whichever is further), read by "linear".
+  double lr_at(int64_t step, double budget_used = 0.0) const;
   void on_validation(double metric, bool better);  // plateau decay
   nlohmann::json state() const { return {{"lr", lr_}, {"bad", bad_}}; }
   void restore(const nlohmann::json& j) {

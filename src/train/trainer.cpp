@@ -151,6 +151,13 @@ class Loop {
   void save_last();
   void keep_best(double value);
   void check_diverged(double loss, const char* what) const;
+  double lr_now() const { return schedule_->lr_at(s_.step, budget_used()); }
+  double budget_used() const {  // share of max_steps or max_minutes spent, whichever is further
+    const auto& t = c_.train;
+    double by_steps = t.max_steps > 0 ? static_cast<double>(s_.step) / t.max_steps : 0.0;
+    double by_time = t.max_minutes > 0 ? s_.wall_seconds / (t.max_minutes * 60.0) : 0.0;
+    return std::max(by_steps, by_time);
+  }
   void prepare_run_dir();  // refuse or clear earlier checkpoints (not --resume)
   std::string saved_so_far() const;  // what is on disk, for messages after a failure
   std::string ckpt(const std::string& name) const { return (fs::path(o_.run_dir) / "checkpoints" / name).string(); }
@@ -312,7 +319,7 @@ bool Loop::validation_round() {
   json v = validate();
   model_->train();
   check_diverged(v.at("valid_loss").get<double>(), "the validation loss");
-  const double lr_used = schedule_->lr_at(s_.step);  // before a plateau schedule lowers it for the next updates
+  const double lr_used = lr_now();  // before a plateau schedule lowers it for the next updates
   double value = metric_value(t.metric, v);
   // Compared with the best value so far (not with the kept checkpoints:
   // keep_best may be 0).
@@ -480,7 +487,6 @@ TrainResult Loop::run_loop() {
     // checkpoint; the others draw from a seed per (rank, step), so a resumed
     // run draws exactly what the uninterrupted one did.
     if (!main) torch::manual_seed(static_cast<uint64_t>(c_.train.seed) + 7919ULL * rank + static_cast<uint64_t>(s_.step));
-    opt_->set_lr(schedule_->lr_at(s_.step));
     opt_->zero_grad();
     LossOutput l = model_->loss(b, t.label_smoothing, t.entropy_lambda);
     s_.wall_seconds = wall_before + since(wall0);
@@ -494,12 +500,14 @@ TrainResult Loop::run_loop() {
       // One small all-reduce: global token count (so the update is that of
       // the union of all ranks' batches), loss for the log, stop flags.
       auto g = dp_->all_reduce_sum({tokens, nll, interrupt ? 1.0 : 0.0, time_up ? 1.0 : 0.0,
-                                    static_cast<double>(batch_tokens), flops});
+                                    static_cast<double>(batch_tokens), flops, main ? s_.wall_seconds : 0.0});
       loss = loss * (tokens / std::max(g[0], 1.0));
       tokens = g[0], nll = g[1], interrupt = g[2] > 0, time_up = g[3] > 0;
       batch_tokens = static_cast<int64_t>(g[4]);
       flops = g[5];
+      s_.wall_seconds = g[6];  // rank 0's clock, so a time-based schedule gives every rank the same lr
     }
+    opt_->set_lr(lr_now());
     // Same on every rank (nll is summed over ranks): all stop together.
     if (!std::isfinite(nll)) check_diverged(nll / std::max(tokens, 1.0), "the training loss");
     loss.backward();
@@ -536,7 +544,7 @@ TrainResult Loop::run_loop() {
       p.loss = s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0;
       p.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
       p.gflops_per_sec = s_.total_update_seconds > 0 ? s_.total_flops / s_.total_update_seconds / 1e9 : 0;
-      p.lr = schedule_->lr_at(s_.step);
+      p.lr = lr_now();
       p.steps_to_valid = t.valid_every - s_.step % t.valid_every;
       if (t.max_steps > 0) p.steps_to_valid = std::min(p.steps_to_valid, t.max_steps - s_.step);  // the last one comes at the end
       p.eta_valid_sec = s_.updates ? s_.update_seconds / static_cast<double>(s_.updates) * p.steps_to_valid : 0;
@@ -549,7 +557,7 @@ TrainResult Loop::run_loop() {
       if (dp_) {
         // Rank 0 decides for all: early stopping, and the learning rate a
         // plateau schedule may just have lowered (ranks must step alike).
-        auto d = dp_->all_reduce_sum({early ? 1.0 : 0.0, main ? schedule_->lr_at(s_.step) : 0.0});
+        auto d = dp_->all_reduce_sum({early ? 1.0 : 0.0, main ? lr_now() : 0.0});
         early = d[0] > 0;
         if (!main) schedule_->restore({{"lr", d[1]}, {"bad", 0}});
       }
