@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "model/attention_kernels.h"
+#include "ops/attention_kernels.h"
 #include "test_util.h"
 
 using namespace attn;

@@ -12,8 +12,8 @@
 #include <set>
 #include <thread>
 
-#include "data/text_file.h"
 #include "test_util.h"
+#include "util/text_file.h"
 
 using namespace attn;
 using json = nlohmann::json;

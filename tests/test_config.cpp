@@ -64,11 +64,11 @@ TEST(Config, TypeRules) {
 
 TEST(Config, CrossFieldRules) {
   EXPECT_TRUE(has(problems({{"model", {{"type", "bahdanau"}, {"attention", {{"score", "dot"}}}}}}),
-                  "Bahdanau decoder scores with its previous state"));
+                  "the bahdanau decoder takes additive, concat; \"dot\" (Luong dot: q . h) is for model.type luong"));
   EXPECT_TRUE(has(problems({{"model", {{"type", "luong"}, {"hidden", 10}, {"dec_hidden", 30}, {"attention", {{"score", "dot"}}}}}}),
                   "\"dot\" needs dec_hidden (30) == 2 * hidden (20)"));
   EXPECT_TRUE(has(problems({{"model", {{"type", "luong"}, {"attention", {{"score", "general"}, {"coverage", true}}}}}}),
-                  "coverage: supported by the bahdanau decoder only"));
+                  "coverage: supported by model.type bahdanau only"));
   EXPECT_TRUE(has(problems({{"model", {{"type", "luong"}, {"attention", {{"score", "location"}, {"max_src_len", 10}}}}}}),
                   "max_src_len: 10 is shorter"));
   EXPECT_TRUE(has(problems({{"model", {{"maxout", true}, {"readout", 7}}}}), "needs an even readout size"));
@@ -142,7 +142,7 @@ TEST(Config, CrossFieldMistakesAreReportedWithTheOthersAtOnce) {
     "data": {"toy": {"task": "copy", "min_len": 9, "max_len": 3}}, "decode": {"beam": 2, "nbest": 3}})"));
   EXPECT_TRUE(has(p, "model.hiden: unknown key"));
   EXPECT_TRUE(has(p, "data.toy.min_len: 9 is greater than max_len 3"));
-  EXPECT_TRUE(has(p, "Bahdanau decoder scores with its previous state"));
+  EXPECT_TRUE(has(p, "the bahdanau decoder takes additive, concat; \"dot\" (Luong dot: q . h) is for model.type luong"));
   EXPECT_TRUE(has(p, "decode.nbest: 3 is larger than decode.beam 2"));
   EXPECT_EQ(p.size(), 4u);
   auto q = problems(json::parse(R"({"decode": {"beam": "two", "nbest": 3}})"));

@@ -7,12 +7,12 @@
 
 #include "data/batch.h"
 #include "data/corpus.h"
-#include "data/errors.h"
-#include "data/text_file.h"
 #include "data/toy.h"
 #include "data/vocab.h"
 #include "eval/alignment.h"
 #include "test_util.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 using namespace attn;
 using attn::test::TempDir;

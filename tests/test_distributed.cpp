@@ -12,13 +12,13 @@
 #include <thread>
 
 #include "data/batch.h"
-#include "data/text_file.h"
 #include "data/toy.h"
 #include "data/vocab.h"
 #include "model/loss.h"
 #include "model/seq2seq.h"
 #include "test_util.h"
 #include "train/distributed.h"
+#include "util/text_file.h"
 
 using namespace attn;
 using torch::Tensor;

@@ -6,9 +6,9 @@
 #include <memory>
 #include <sstream>
 
-#include "data/text_file.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
+#include "util/text_file.h"
 
 using namespace attn;
 using attn::test::run_attn;

@@ -16,10 +16,10 @@
 #include <set>
 #include <sstream>
 
-#include "data/text_file.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/run_lock.h"
+#include "util/text_file.h"
 
 using namespace attn;
 using attn::test::run_attn;

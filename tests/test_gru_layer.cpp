@@ -3,7 +3,7 @@
 // the GRU update and step against nn::GRUCell.
 #include <gtest/gtest.h>
 
-#include "model/gru_layer.h"
+#include "ops/gru_layer.h"
 #include "test_util.h"
 
 using namespace attn;

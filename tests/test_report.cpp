@@ -5,11 +5,11 @@
 
 #include <filesystem>
 
-#include "data/text_file.h"
-#include "report/attention_record.h"
+#include "eval/attention_record.h"
 #include "report/compare_page.h"
 #include "report/svg.h"
 #include "test_util.h"
+#include "util/text_file.h"
 
 using namespace attn;
 using json = nlohmann::json;

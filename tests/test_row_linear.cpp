@@ -2,7 +2,7 @@
 // every form of W and base it takes, and addmm itself for everything else.
 #include <gtest/gtest.h>
 
-#include "model/row_linear.h"
+#include "ops/row_linear.h"
 
 using namespace attn;
 using torch::Tensor;

@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
-#include "data/errors.h"
-#include "data/text_file.h"
 #include "data/tokenizer.h"
 #include "test_util.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 using namespace attn;
 

@@ -2,7 +2,7 @@
 // values and gradients as plain autograd.
 #include <gtest/gtest.h>
 
-#include "model/step_linear.h"
+#include "ops/step_linear.h"
 #include "test_util.h"
 
 using namespace attn;

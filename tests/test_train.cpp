@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data/text_file.h"
 #include "report/training_plots.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "util/text_file.h"
 
 using namespace attn;
 using attn::test::TempDir;

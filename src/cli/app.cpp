@@ -18,12 +18,13 @@
 #include "blas/blas_probe.h"
 #include "cli/common.h"
 #include "cli/status_line.h"
-#include "data/errors.h"
-#include "data/text_file.h"
+#include "report/svg.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
+#include "util/errors.h"
 #include "util/process_time.h"
+#include "util/text_file.h"
 
 namespace attn::cli {
 
@@ -76,7 +77,7 @@ std::vector<std::string> source_tokens(const TextModel& text, const std::string&
 void write_output(const std::string& path, const std::string& text, const std::string& what) {
   if (path != "-") return write_file_atomic(path, text);
   std::cout << text << std::flush;
-  if (!std::cout) throw DataError("cannot write " + what + " to standard output");
+  if (!std::cout) throw WriteError("cannot write " + what + " to standard output");
 }
 
 std::string nbest_line(const std::string& index, const std::string& text, double score) {
@@ -104,6 +105,21 @@ void decode_settings(const Config& checkpoint, const std::string& config_path, c
   Config c = load_config_with(config_path, {}, g);
   d = c.decode;
   out = c.output;
+}
+
+void add_draw_options(CLI::App* sub, DrawOptions& o) {
+  sub->add_option("--draw", o.draw, "sentences drawn in attention.html (default: output.dump_attention)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--scale", o.scale, "map colours: linear or sqrt (default: output.attention_scale)")
+      ->check(CLI::IsMember({"linear", "sqrt"}));
+}
+
+void write_attention(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& records,
+                     const DrawOptions& o, const OutputConfig& out) {
+  int drawn = write_attention_files(dir, title, records, o.draw >= 0 ? o.draw : out.dump_attention,
+                                    o.scale.empty() ? out.attention_scale : o.scale);
+  spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html", records.size(), dir,
+               drawn, dir);
 }
 
 namespace {

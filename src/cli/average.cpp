@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "cli/common.h"
-#include "data/text_file.h"
 #include "train/average.h"
+#include "util/text_file.h"
 
 namespace attn::cli {
 

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <iostream>
 
+#include "app/benchmark.h"
 #include "cli/common.h"
-#include "train/benchmark.h"
+#include "config/registry.h"
 
 namespace attn::cli {
 
@@ -15,9 +17,9 @@ void add_bench(CLI::App& app, Globals&, Runner& run) {
   auto o = std::make_shared<BenchOptions>();
   auto len = std::make_shared<int>(0);
   m->dropout = 0.0;
-  sub->add_option("--model", m->type, "bahdanau, luong or bottleneck")
-      ->check(CLI::IsMember({"bahdanau", "luong", "bottleneck"}));
-  sub->add_option("--score", m->attention.score, "attention score");
+  sub->add_option("--model", m->type, "model type")->check(CLI::IsMember(model_type_names()));
+  auto* score = sub->add_option("--score", m->attention.score, "attention score (default: the model type's own)")
+                    ->check(CLI::IsMember(attention_score_names()));
   sub->add_option("--input-feeding", m->input_feeding, "luong input feeding (true/false)");
   sub->add_option("--emb", m->emb, "embedding size");
   sub->add_option("--hidden", m->hidden, "encoder size per direction");
@@ -33,12 +35,15 @@ void add_bench(CLI::App& app, Globals&, Runner& run) {
   sub->add_option("--repeats", o->repeats, "timed batches");
   sub->add_option("--distinct", o->distinct, "distinct batches, reused in turn (default 20)");
   auto* dh = sub->get_option("--dec-hidden");
-  sub->callback([&run, m, o, len, dh] {
+  sub->callback([&run, m, o, len, dh, score] {
+    const ModelType& type = *find_model_type(m->type);  // a bottleneck ignores --score
+    if (type.attention && score->count() == 0) m->attention.score = type.default_score;
+    const auto& fits = find_score(m->attention.score)->decoders;
+    if (type.attention && std::find(fits.begin(), fits.end(), m->type) == fits.end())
+      throw CLI::ValidationError("--score", "\"" + m->attention.score + "\" does not fit --model " + m->type);
     run = [m, o, len, dh] {
       if (*len > 0) o->min_len = o->max_len = *len;
       if (dh->count() == 0) m->dec_hidden = m->hidden;
-      if (m->type == "bahdanau" && m->attention.score != "concat") m->attention.score = "additive";
-      if (m->type == "luong" && m->attention.score == "additive") m->attention.score = "general";
       std::cout << run_benchmark(*m, *o).dump() << std::endl;
       return static_cast<int>(kOk);
     };

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "data/pipeline.h"
+#include "eval/attention_record.h"
 
 namespace attn::cli {
 
@@ -45,6 +46,17 @@ Config load_config_with(const std::string& path, const std::vector<std::string>&
 // replaced by the sections of --config when one is given.
 void decode_settings(const Config& checkpoint, const std::string& config_path, const Globals& g, DecodeConfig& d,
                      OutputConfig& out);
+
+// --draw and --scale: how many sentences attention.html draws, and its colour
+// map; unset, the output config's.
+struct DrawOptions {
+  int draw = -1;
+  std::string scale;
+};
+void add_draw_options(CLI::App* sub, DrawOptions& o);
+// alignments.jsonl, attention.html and SVGs of `records` in dir, and a log line.
+void write_attention(const std::string& dir, const std::string& title, const std::vector<AttentionRecord>& records,
+                     const DrawOptions& o, const OutputConfig& out);
 
 // "cpu", "cuda", "cuda:N" as a device; ConfigError if this build (CPU-only
 // LibTorch) or machine does not have it.

@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/compare.h"
 #include "cli/common.h"
 #include "cli/process.h"
 #include "report/compare_report.h"
-#include "train/compare.h"
 #include "train/trainer.h"
 
 namespace attn::cli {

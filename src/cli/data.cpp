@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "data/tokenizer.h"
 #include "data/stats.h"
-#include "data/text_file.h"
+#include "data/tokenizer.h"
 #include "data/toy.h"
+#include "util/text_file.h"
 
 #include <unordered_set>
 

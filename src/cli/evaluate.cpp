@@ -5,15 +5,16 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "data/errors.h"
-#include "data/text_file.h"
+#include "eval/attention_record.h"
 #include "eval/bleu.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
-#include "report/attention_record.h"
 #include "report/compare_report.h"
 #include "report/svg.h"
 #include "train/checkpoint.h"
+#include "util/errors.h"
+#include "util/run_dir.h"
+#include "util/text_file.h"
 
 namespace attn::cli {
 
@@ -59,8 +60,8 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
     std::vector<std::string> checkpoints;
     std::string src, ref, align, hyp, config, out, device = "cpu";
     bool json = false;
-    int beam = 0, shift = 0, draw = -1;
-    std::string scale;
+    int beam = 0, shift = 0;
+    DrawOptions drawing;
     double alpha = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -78,10 +79,7 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N");
   sub->add_option("--out", o->out, "report directory (default: next to the checkpoint, eval/)");
-  sub->add_option("--draw", o->draw, "sentences drawn in attention.html (default: output.dump_attention)")
-      ->check(CLI::NonNegativeNumber);
-  sub->add_option("--scale", o->scale, "map colours: linear or sqrt (default: output.attention_scale)")
-      ->check(CLI::IsMember({"linear", "sqrt"}));
+  add_draw_options(sub, o->drawing);
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       if (!o->hyp.empty()) return score_files(o->hyp, o->ref, o->json);
@@ -119,7 +117,7 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       eo.batch_size = d.batch_size;
       eo.align_shift = o->shift;
       std::string dir = o->out.empty()
-                            ? (std::filesystem::path(o->checkpoints.front()).parent_path().parent_path() / "eval").string()
+                            ? RunDir::of_checkpoint(o->checkpoints.front()).eval()
                             : o->out;
       check_writable(dir + "/metrics.json");  // before the work, not after it
       EvalReport rep = evaluate_model(*ck.model, ck.text, test, gold.empty() ? nullptr : &gold, eo);
@@ -136,17 +134,13 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
         std::string title = "attn evaluate: " + model_summary(ck.config.model) + ", " + checkpoint + ", " +
                             decoding_summary(eo.search) + ", on " + o->src +
                             (cks.size() > 1 ? " (ensemble: attention is the members' mean)" : "");
-        int drawn = write_attention_files(dir, title, rep.records, o->draw >= 0 ? o->draw : out_cfg.dump_attention,
-                                          o->scale.empty() ? out_cfg.attention_scale : o->scale);
-        spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html",
-                     rep.records.size(), dir, drawn, dir);
+        write_attention(dir, title, rep.records, o->drawing, out_cfg);
         std::string hard;
         for (const auto& a : rep.hard) hard += to_pharaoh(a) + "\n";
         write_file_atomic(dir + "/hyp.align", hard);
         json entropy = rep.entropy.to_json();
         // The run this checkpoint came from: its attention over training.
-        auto run_dir = std::filesystem::path(o->checkpoints.front()).parent_path().parent_path();
-        entropy["over_training"] = entropy_over_training((run_dir / "metrics.jsonl").string());
+        entropy["over_training"] = entropy_over_training(RunDir::of_checkpoint(o->checkpoints.front()).metrics());
         write_file_atomic(dir + "/entropy.json", entropy.dump(2) + "\n");
       }
       if (o->json) {

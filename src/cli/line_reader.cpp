@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "data/errors.h"
-#include "data/text_file.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace attn::cli {
 

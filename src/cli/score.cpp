@@ -6,12 +6,12 @@
 #include <map>
 
 #include "cli/common.h"
-#include "data/errors.h"
-#include "data/text_file.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
 #include "report/svg.h"
 #include "train/checkpoint.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace attn::cli {
 

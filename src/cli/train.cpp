@@ -12,6 +12,7 @@
 #include "cli/status_line.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
+#include "util/run_dir.h"
 
 namespace attn::cli {
 
@@ -100,7 +101,7 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
       std::string dir = o->run_dir.empty() ? c.output.run_dir : o->run_dir;
       c.output.run_dir = dir;
       std::filesystem::create_directories(dir);
-      setup_logging(g, dir + "/train.log");
+      setup_logging(g, RunDir(dir).log());
       install_stop_handlers();
       ConsoleObserver obs(c.train.log_every);
       TrainOptions to;

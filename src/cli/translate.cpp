@@ -6,12 +6,12 @@
 
 #include "cli/common.h"
 #include "cli/line_reader.h"
-#include "data/errors.h"
-#include "data/text_file.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
 #include "report/svg.h"
 #include "train/checkpoint.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace attn::cli {
 
@@ -86,8 +86,8 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   struct Opts {
     std::vector<std::string> checkpoints;
     std::string input = "-", output = "-", dump, config, device = "cpu";
-    int beam = 0, nbest = 0, batch = 0, draw = -1;
-    std::string scale;
+    int beam = 0, nbest = 0, batch = 0;
+    DrawOptions drawing;
     double alpha = -1, ratio = -1;
   };
   auto o = std::make_shared<Opts>();
@@ -102,10 +102,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N");
   sub->add_option("--dump-attention", o->dump, "write alignments.jsonl, attention.html and SVGs here");
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
-  sub->add_option("--draw", o->draw, "sentences drawn in attention.html (default: output.dump_attention)")
-      ->check(CLI::NonNegativeNumber);
-  sub->add_option("--scale", o->scale, "map colours: linear or sqrt (default: output.attention_scale)")
-      ->check(CLI::IsMember({"linear", "sqrt"}));
+  add_draw_options(sub, o->drawing);
   sub->callback([&run, &g, o] {
     run = [&g, o] {
       // Outputs are checked before any work: a bad --output must not cost the whole run.
@@ -175,10 +172,7 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
         std::string title = "attn translate: " + summary + ", " + join(o->checkpoints, " + ") + ", " +
                             decoding_summary(tr.search) + ", on " + (o->input == "-" ? "stdin" : o->input) +
                             (tr.models.size() > 1 ? " (attention: the members' mean)" : "");
-        int drawn = write_attention_files(o->dump, title, recs, o->draw >= 0 ? o->draw : out_cfg.dump_attention,
-                                          o->scale.empty() ? out_cfg.attention_scale : o->scale);
-        spdlog::info("attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html", recs.size(),
-                     o->dump, drawn, o->dump);
+        write_attention(o->dump, title, recs, o->drawing, out_cfg);
       }
       return static_cast<int>(kOk);
     };

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/registry.h"
+
 namespace attn {
 
 bool valid_device(const std::string& d) {
@@ -213,27 +215,40 @@ void cross_check(const Config& c, std::vector<std::string>& p) {
     p.push_back("data.tokenizer: \"spm\" is for real text; toy tasks use \"whitespace\"");
   const auto check_model = [&](const ModelConfig& m, const std::string& at) {
     const auto& a = m.attention;
-    if (m.type == "bottleneck") return;
-    if (m.type == "bahdanau" && a.score != "additive" && a.score != "concat")
-      p.push_back(at + ".attention.score: the Bahdanau decoder scores with its previous state; use "
-                       "\"additive\" (or \"concat\"), or model.type \"luong\" for \"" + a.score + "\"");
-    if (a.score == "dot" && m.dec_hidden != 2 * m.hidden)
-      p.push_back(at + ".attention.score: \"dot\" needs dec_hidden (" + std::to_string(m.dec_hidden) +
-                  ") == 2 * hidden (" + std::to_string(2 * m.hidden) + ")");
-    if (a.coverage && m.type != "bahdanau")
-      p.push_back(at + ".attention.coverage: supported by the bahdanau decoder only");
-    if (a.score == "location" && a.max_src_len < c.data.max_src_len + 1)
-      p.push_back(at + ".attention.max_src_len: " + std::to_string(a.max_src_len) +
-                  " is shorter than data.max_src_len + 1 (" + std::to_string(c.data.max_src_len + 1) + ")");
     if (m.maxout && (m.readout == 0 ? m.emb : m.readout) % 2 != 0)
       p.push_back(at + ".maxout: needs an even readout size");
+    const ModelType* type = find_model_type(m.type);
+    const AttentionScore* score = find_score(a.score);
+    if (!type || !type->attention || !score) return;  // unknown names are reported where they are read
+    const auto fits = [](const AttentionScore& s, const std::string& t) {
+      return std::find(s.decoders.begin(), s.decoders.end(), t) != s.decoders.end();
+    };
+    if (!fits(*score, m.type)) {
+      std::vector<std::string> takes;
+      for (const auto& s : attention_scores())
+        if (fits(s, m.type)) takes.push_back(s.name);
+      p.push_back(at + ".attention.score: the " + m.type + " decoder takes " + quoted_list(takes) + "; \"" + a.score +
+                  "\" (" + score->summary + ") is for model.type " + quoted_list(score->decoders));
+    }
+    if (score->check) {
+      std::string e = score->check(m, d);
+      if (!e.empty()) p.push_back(at + ".attention." + e);
+    }
+    if (a.coverage && !type->coverage) {
+      std::vector<std::string> with;
+      for (const auto& t : model_types())
+        if (t.coverage) with.push_back(t.name);
+      p.push_back(at + ".attention.coverage: supported by model.type " + quoted_list(with) + " only");
+    }
   };
   const auto check_tying = [&](const ModelConfig& m, const std::string& at) {
     if (m.tie_embeddings == "none") return;
     // The output layer maps the decoder's last features to the vocabulary;
     // tied, its matrix is the [V, emb] embedding.
-    int in = m.type == "luong" ? m.dec_hidden : (m.readout == 0 ? m.emb : m.readout);
-    const char* what = m.type == "luong" ? "dec_hidden" : "readout";
+    const ModelType* type = find_model_type(m.type);
+    bool state = type && type->output_reads_state;
+    int in = state ? m.dec_hidden : (m.readout == 0 ? m.emb : m.readout);
+    const char* what = state ? "dec_hidden" : "readout";
     if (in != m.emb)
       p.push_back(at + ".tie_embeddings: the output layer reads " + what + " = " + std::to_string(in) +
                   " features but the embedding has emb = " + std::to_string(m.emb) + "; make them equal");
@@ -540,7 +555,7 @@ ModelConfig compare_model(const Config& c, const CompareModel& m) {
 }
 
 std::string model_summary(const ModelConfig& m) {
-  if (m.type == "bottleneck") return "bottleneck (no attention)";
+  if (attention_name(m) == "none") return m.type + " (no attention)";
   std::string s = m.type + ", " + m.attention.score + " attention";
   if (m.type == "luong" && m.input_feeding) s += ", input feeding";
   if (m.attention.coverage) s += ", coverage";

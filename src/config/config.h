@@ -21,6 +21,10 @@ class ConfigError : public std::runtime_error {
   std::vector<std::string> problems_;
 };
 
+// Names of the model types and attention scores (config/registry.h).
+std::vector<std::string> model_type_names();
+std::vector<std::string> attention_score_names();
+
 struct ToyConfig {
   std::string task;  // empty: no toy corpus, read data.train_src etc.
   int n_train = 20000, n_valid = 500, n_test = 1000;
@@ -106,8 +110,9 @@ struct AttentionConfig {
   int window = 5;
   int max_src_len = 128;
   template <class V> void visit(V& v) {
-    v.choice("score", score, {"additive", "dot", "general", "concat", "location", "local-m", "local-p"},
-             "additive = Bahdanau; dot/general/concat/location = Luong global; local-m/p = Luong local");
+    v.choice("score", score, attention_score_names(),
+             "how a decoder state is scored against each source state (additive = Bahdanau; dot, general, concat, "
+             "location = Luong global; local-m/p = Luong local)");
     v.num("temperature", temperature, 1e-6, 1e6, "scores are divided by this before the softmax");
     v.num("dropout", dropout, 0.0, 0.99, "dropout on attention weights (training only)");
     v.flag("coverage", coverage, "feed cumulative attention into the score (bahdanau decoder)");
@@ -129,7 +134,7 @@ struct ModelConfig {
   std::string tie_embeddings = "none";
   AttentionConfig attention;
   template <class V> void visit(V& v) {
-    v.choice("type", type, {"bahdanau", "luong", "bottleneck"},
+    v.choice("type", type, model_type_names(),
              "decoder: Bahdanau RNNsearch, Luong, or fixed-bottleneck (no attention)");
     v.num("emb", emb, 1, 100000, "embedding size (source and target)");
     v.num("hidden", hidden, 1, 100000, "encoder GRU size per direction");

@@ -1,7 +1,7 @@
 #include "data/corpus.h"
 
-#include "data/errors.h"
-#include "data/text_file.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace attn {
 

@@ -6,9 +6,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "data/errors.h"
-#include "data/text_file.h"
 #include "data/toy.h"
+#include "util/errors.h"
+#include "util/run_dir.h"
+#include "util/text_file.h"
 
 namespace fs = std::filesystem;
 
@@ -95,7 +96,7 @@ TextModel build_text_model(const Config& c, const std::vector<TextPair>& train, 
       if (!given.empty()) return std::make_shared<SpmTokenizer>(read_file(given));  // another run's: same pieces
       SpmTrainOptions o;
       o.inputs = inputs;
-      o.model_prefix = (fs::path(dir) / "spm" / name).string();
+      o.model_prefix = (fs::path(RunDir(dir).spm()) / name).string();
       o.model_type = s.model_type;
       o.vocab_size = s.vocab_size;
       o.character_coverage = s.character_coverage;

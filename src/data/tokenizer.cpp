@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <mutex>
 
-#include "data/errors.h"
 #include "data/spm_bridge.h"
-#include "data/text_file.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace attn {
 

@@ -4,7 +4,7 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "data/text_file.h"
+#include "util/text_file.h"
 
 namespace attn {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "data/errors.h"
+#include "util/errors.h"
 
 namespace attn {
 

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "data/text_file.h"
+#include "util/text_file.h"
 
 namespace attn {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "data/text_file.h"
+#include "util/text_file.h"
 
 namespace attn {
 

@@ -7,11 +7,11 @@
 #include <numeric>
 
 #include "data/batch.h"
-#include "data/text_file.h"
 #include "data/vocab.h"
 #include "eval/bleu.h"
 #include "eval/chrf.h"
 #include "model/loss.h"
+#include "util/text_file.h"
 
 namespace attn {
 

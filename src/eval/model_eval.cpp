@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "data/errors.h"
-#include "data/text_file.h"
 #include "eval/evaluator.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace attn {
 

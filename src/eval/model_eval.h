@@ -10,9 +10,9 @@
 #include "data/corpus.h"
 #include "data/pipeline.h"
 #include "eval/alignment.h"
+#include "eval/attention_record.h"
 #include "eval/entropy.h"
 #include "model/seq2seq.h"
-#include "report/attention_record.h"
 #include "search/search.h"
 
 namespace attn {

@@ -2,8 +2,10 @@
 
 #include <limits>
 
-#include "model/attention_kernels.h"
-#include "model/row_linear.h"
+#include "config/registry.h"
+#include "model/flops.h"
+#include "ops/attention_kernels.h"
+#include "ops/row_linear.h"
 
 namespace attn {
 
@@ -157,25 +159,76 @@ Tensor LocalAttentionImpl::prior(const Tensor& query, const AttentionMemory& mem
   return logp.masked_fill(dist.abs() > static_cast<double>(window), -std::numeric_limits<double>::infinity());
 }
 
-// --- factory ----------------------------------------------------------------
+// --- registry ---------------------------------------------------------------
+// One entry per score: the decoders it fits, the rule it adds to config
+// validation, its constructor, and its FLOPs (keys once, then per query).
+
+namespace {
+double gemm(double rows, double in, double out) { return gemm_flops(rows, in, out); }
+using Sizes = std::pair<double, double>;
+double D(const ModelConfig& m) { return m.dec_hidden; }
+double K(const ModelConfig& m) { return 2.0 * m.hidden; }
+
+template <class Impl>
+std::shared_ptr<AttentionImpl> keyed(const AttentionConfig& c, int64_t q, int64_t k, int64_t) {
+  return std::make_shared<Impl>(q, k, c.temperature, c.dropout);
+}
+
+const std::vector<std::string> kAny = {"bahdanau", "luong"}, kLuong = {"luong"};
+
+[[maybe_unused]] const bool kBuiltIn =
+    register_score({"additive", "Bahdanau: v^T tanh(W q + U h)", kAny, nullptr,
+                    [](const AttentionConfig& c, int64_t q, int64_t k, int64_t a) -> std::shared_ptr<AttentionImpl> {
+                      return std::make_shared<AdditiveAttentionImpl>(q, k, a, c.coverage, c.temperature, c.dropout);
+                    },
+                    [](const ModelConfig& m, double S) { return Sizes{gemm(S, K(m), D(m)), gemm(1, D(m), D(m)) + 2 * S * D(m)}; },
+                    nullptr}) &&
+    register_score({"dot", "Luong dot: q . h", kLuong,
+                    [](const ModelConfig& m, const DataConfig&) -> std::string {
+                      if (m.dec_hidden == 2 * m.hidden) return "";
+                      return "score: \"dot\" needs dec_hidden (" + std::to_string(m.dec_hidden) + ") == 2 * hidden (" +
+                             std::to_string(2 * m.hidden) + ")";
+                    },
+                    [](const AttentionConfig& c, int64_t q, int64_t k, int64_t) -> std::shared_ptr<AttentionImpl> {
+                      TORCH_CHECK(q == k, "dot attention needs equal query and key sizes, got ", q, " and ", k);
+                      return std::make_shared<DotAttentionImpl>(c.temperature, c.dropout);
+                    },
+                    [](const ModelConfig& m, double S) { return Sizes{0.0, 2 * S * K(m)}; }, nullptr}) &&
+    register_score({"general", "Luong general: q^T W h", kLuong, nullptr, keyed<GeneralAttentionImpl>,
+                    [](const ModelConfig& m, double S) { return Sizes{gemm(S, K(m), D(m)), 2 * S * D(m)}; }, nullptr}) &&
+    register_score({"concat", "Luong concat: v^T tanh(W [q; h]), the additive score", kAny, nullptr,
+                    find_score("additive")->make, find_score("additive")->flops, nullptr}) &&
+    register_score({"location", "Luong location: softmax(W q), one weight per source position", kLuong,
+                    [](const ModelConfig& m, const DataConfig& d) -> std::string {
+                      if (m.attention.max_src_len >= d.max_src_len + 1) return "";
+                      return "max_src_len: " + std::to_string(m.attention.max_src_len) +
+                             " is shorter than data.max_src_len + 1 (" + std::to_string(d.max_src_len + 1) + ")";
+                    },
+                    [](const AttentionConfig& c, int64_t q, int64_t, int64_t) -> std::shared_ptr<AttentionImpl> {
+                      return std::make_shared<LocationAttentionImpl>(q, c.max_src_len, c.temperature, c.dropout);
+                    },
+                    [](const ModelConfig& m, double) { return Sizes{0.0, gemm(1, D(m), m.attention.max_src_len)}; },
+                    [](const AttentionConfig& c) -> int64_t { return c.max_src_len - 1; }}) &&
+    register_score({"local-m", "Luong local-m: general scores in a Gaussian window at p = t", kLuong, nullptr,
+                    [](const AttentionConfig& c, int64_t q, int64_t k, int64_t) -> std::shared_ptr<AttentionImpl> {
+                      return std::make_shared<LocalAttentionImpl>(false, q, k, c.window, c.temperature, c.dropout);
+                    },
+                    find_score("general")->flops, nullptr}) &&
+    register_score({"local-p", "Luong local-p: general scores in a Gaussian window at a predicted p", kLuong, nullptr,
+                    [](const AttentionConfig& c, int64_t q, int64_t k, int64_t) -> std::shared_ptr<AttentionImpl> {
+                      return std::make_shared<LocalAttentionImpl>(true, q, k, c.window, c.temperature, c.dropout);
+                    },
+                    [](const ModelConfig& m, double S) {
+                      return Sizes{gemm(S, K(m), D(m)), 2 * S * D(m) + gemm(1, D(m), D(m)) + gemm(1, D(m), 1)};
+                    },
+                    nullptr});
+}  // namespace
 
 std::shared_ptr<AttentionImpl> make_attention(const AttentionConfig& c, int64_t query_dim, int64_t key_dim,
                                               int64_t attn_dim) {
-  const auto& s = c.score;
-  if (s == "additive" || s == "concat")
-    return std::make_shared<AdditiveAttentionImpl>(query_dim, key_dim, attn_dim, c.coverage, c.temperature, c.dropout);
-  if (s == "dot") {
-    TORCH_CHECK(query_dim == key_dim, "dot attention needs equal query and key sizes, got ", query_dim, " and ",
-                key_dim);
-    return std::make_shared<DotAttentionImpl>(c.temperature, c.dropout);
-  }
-  if (s == "general") return std::make_shared<GeneralAttentionImpl>(query_dim, key_dim, c.temperature, c.dropout);
-  if (s == "location")
-    return std::make_shared<LocationAttentionImpl>(query_dim, c.max_src_len, c.temperature, c.dropout);
-  if (s == "local-m" || s == "local-p")
-    return std::make_shared<LocalAttentionImpl>(s == "local-p", query_dim, key_dim, c.window, c.temperature,
-                                                c.dropout);
-  TORCH_CHECK(false, "unknown attention score \"", s, "\"");
+  const AttentionScore* s = find_score(c.score);
+  TORCH_CHECK(s && s->make, "unknown attention score \"", c.score, "\"");
+  return s->make(c, query_dim, key_dim, attn_dim);
 }
 
 }  // namespace attn

@@ -69,8 +69,11 @@ class AttentionImpl : public torch::nn::Module {
   }
   // Whether prior() reads the step positions (so decoders can skip making them).
   virtual bool uses_positions() const { return false; }
-  // Whether one-query steps read values and keys only through the fused kernels.
-  virtual bool fused_steps() const { return true; }
+  // Whether one-query steps read values and keys only through the fused
+  // kernels, so decoding may map rows instead of copying memory (by_rows).
+  // Off unless a score says so: a score reading mem.proj_keys with ATen ops
+  // needs the copied rows.
+  virtual bool fused_steps() const { return false; }
 
  protected:
   double temperature_, dropout_;
@@ -94,6 +97,7 @@ class DotAttentionImpl : public AttentionImpl {
  public:
   using AttentionImpl::AttentionImpl;
   torch::Tensor score(const torch::Tensor& query, const AttentionMemory& mem, const torch::Tensor& coverage) override;
+  bool fused_steps() const override { return true; }
 };
 
 // Luong general: e = q^T W h; W h is precomputed per batch.
@@ -102,6 +106,7 @@ class GeneralAttentionImpl : public AttentionImpl {
   GeneralAttentionImpl(int64_t query_dim, int64_t key_dim, double temperature, double dropout);
   torch::Tensor project_keys(const torch::Tensor& values) override;
   torch::Tensor score(const torch::Tensor& query, const AttentionMemory& mem, const torch::Tensor& coverage) override;
+  bool fused_steps() const override { return true; }
 
   torch::nn::Linear key_layer{nullptr};
 };
@@ -112,6 +117,7 @@ class LocationAttentionImpl : public AttentionImpl {
  public:
   LocationAttentionImpl(int64_t query_dim, int64_t max_src_len, double temperature, double dropout);
   torch::Tensor score(const torch::Tensor& query, const AttentionMemory& mem, const torch::Tensor& coverage) override;
+  bool fused_steps() const override { return true; }
 
   torch::nn::Linear layer{nullptr};
   int64_t max_src_len;

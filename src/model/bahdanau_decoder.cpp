@@ -1,9 +1,9 @@
 #include "model/bahdanau_decoder.h"
 
 #include "data/vocab.h"
-#include "model/gru_layer.h"
-#include "model/row_linear.h"
-#include "model/step_linear.h"
+#include "ops/gru_layer.h"
+#include "ops/row_linear.h"
+#include "ops/step_linear.h"
 
 namespace attn {
 
@@ -52,21 +52,13 @@ StepOutput BahdanauDecoderImpl::step(const DecoderMemory& mem, DecoderState& st,
 DecoderOutput BahdanauDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {
   auto [mem, st] = start(enc);
   Tensor embs = drop(embed(tgt_in));  // [B, T, E], all steps at once
-  const int64_t T = tgt_in.size(1), E = embs.size(2);
+  const int64_t T = tgt_in.size(1);
   std::vector<Tensor> hs, cs, ws;
   hs.reserve(T), cs.reserve(T), ws.reserve(T);
-  // The cell's input is [E y; c]: the embedding half of W_ih x + b_ih does
-  // not depend on the recurrence, so it is one GEMM over all steps. The
-  // context half and W_hh s run per step, their weight gradients deferred.
-  Tensor w_ih = cell->weight_ih;
-  Tensor from_emb = torch::linear(embs, w_ih.narrow(1, 0, E), cell->bias_ih);  // [B, T, 3D]
-  StepLinear from_context(w_ih.narrow(1, E, w_ih.size(1) - E)), from_state(cell->weight_hh);
-  // unbind once: a select per step would zero-fill the whole tensor per step in backward.
-  std::vector<Tensor> steps = from_emb.unbind(1);
+  TeacherForcedCell gru(cell, embs);  // the cell's input is [E y; c]
   for (int64_t t = 0; t < T; ++t) {
-    Tensor h = st.hidden;
     auto [c, w] = attend(mem, st);
-    st.hidden = gru_update(from_context(c, steps[static_cast<size_t>(t)]), from_state(h, cell->bias_hh), h);
+    st.hidden = gru.step(t, c, st.hidden);
     hs.push_back(st.hidden);
     cs.push_back(c);
     ws.push_back(w);

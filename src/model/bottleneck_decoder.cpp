@@ -1,8 +1,8 @@
 #include "model/bottleneck_decoder.h"
 
 #include "data/vocab.h"
-#include "model/gru_layer.h"
-#include "model/row_linear.h"
+#include "ops/gru_layer.h"
+#include "ops/row_linear.h"
 
 namespace attn {
 

@@ -1,8 +1,8 @@
 #include "model/decoder.h"
 
 #include "data/vocab.h"
-#include "model/gru_layer.h"
-#include "model/row_linear.h"
+#include "ops/gru_layer.h"
+#include "ops/row_linear.h"
 
 namespace attn {
 
@@ -51,6 +51,21 @@ torch::nn::Linear DecoderImpl::make_output(int64_t in, int64_t vocab, bool tied)
   layer->weight = embed->weight;
   layer->bias = register_parameter("out_bias", layer->bias);
   return layer;
+}
+
+namespace {
+Tensor input_part(const Tensor& w_ih, int64_t from, int64_t size) { return w_ih.narrow(1, from, size); }
+}  // namespace
+
+TeacherForcedCell::TeacherForcedCell(const torch::nn::GRUCell& cell, const Tensor& embs)
+    : from_x_(input_part(cell->weight_ih, embs.size(2), cell->weight_ih.size(1) - embs.size(2))),
+      from_state_(cell->weight_hh),
+      bias_hh_(cell->bias_hh) {
+  from_emb_ = torch::linear(embs, input_part(cell->weight_ih, 0, embs.size(2)), cell->bias_ih).unbind(1);
+}
+
+Tensor TeacherForcedCell::step(int64_t t, const Tensor& x, const Tensor& h) const {
+  return gru_update(from_x_(x, from_emb_[static_cast<size_t>(t)]), from_state_(h, bias_hh_), h);
 }
 
 Tensor deep_output(const Tensor& t, bool maxout) {

@@ -5,8 +5,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "model/attention.h"
 #include "model/encoder.h"
+#include "ops/step_linear.h"
 
 namespace attn {
 
@@ -61,6 +64,23 @@ class DecoderImpl : public torch::nn::Module {
   // matrix is the target embedding's: one tensor, gradients from both uses,
   // stored once; only its bias is the layer's own.
   torch::nn::Linear make_output(int64_t in, int64_t vocab, bool tied);
+};
+
+// Teacher forcing of a GRU cell whose input is [E y_t; x_t]: the embedding
+// half of W_ih [E y; x] + b_ih does not depend on the recurrence, so it is one
+// GEMM over all steps; the x half and W_hh h run per step with their weight
+// gradients deferred to one GEMM each (StepLinear).
+class TeacherForcedCell {
+ public:
+  // embs [B, T, E]: the target embeddings of all steps.
+  TeacherForcedCell(const torch::nn::GRUCell& cell, const torch::Tensor& embs);
+  // The hidden state after step t, from x [B, X] and the previous state h [B, D].
+  torch::Tensor step(int64_t t, const torch::Tensor& x, const torch::Tensor& h) const;
+
+ private:
+  std::vector<torch::Tensor> from_emb_;  // per step [B, 3D]; unbind once: select() per step zero-fills in backward
+  StepLinear from_x_, from_state_;
+  torch::Tensor bias_hh_;
 };
 
 // Shared pieces.

@@ -1,7 +1,7 @@
 #include "model/encoder.h"
 
 #include "data/vocab.h"
-#include "model/gru_layer.h"
+#include "ops/gru_layer.h"
 
 namespace attn {
 

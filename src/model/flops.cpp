@@ -2,10 +2,12 @@
 
 #include <vector>
 
+#include "config/registry.h"
+
 namespace attn {
 
 namespace {
-double gemm(double rows, double in, double out) { return 2.0 * rows * in * out; }
+double gemm(double rows, double in, double out) { return gemm_flops(rows, in, out); }
 // A GRU over `steps` inputs of size `in`: input projection and recurrence, three gates each.
 double gru(double steps, double in, double hidden) { return gemm(steps, in, 3 * hidden) + gemm(steps, hidden, 3 * hidden); }
 }  // namespace
@@ -18,26 +20,16 @@ double forward_flops(const ModelConfig& m, int64_t tgt_vocab, int64_t src_len, i
   const double R = m.readout > 0 ? m.readout : m.emb, Rw = m.maxout ? 2 * R : R;
   double f = 0;
   for (int l = 0; l < m.enc_layers; ++l) f += 2 * gru(S, l == 0 ? E : K, H);  // both directions
-  const std::string& score = m.attention.score;
-  if (m.type == "bottleneck") {
+  if (attention_name(m) == "none") {
     f += gemm(1, K, D) + gemm(1, D, D);                        // summary, initial state
     f += gru(T, E + D, D) + gemm(T, D + E + D, Rw) + gemm(T, R, V);  // cell, readout, output
     return f;
   }
-  // Attention: keys projected once, then per step a query, scores and a context.
-  double keys = 0, per_step = 2 * S * K;  // context: sum_j a_j h_j
-  if (score == "additive" || score == "concat") {
-    keys = gemm(S, K, D);
-    per_step += gemm(1, D, D) + 2 * S * D;  // W q, then v^T tanh(.) at every source position
-  } else if (score == "dot") {
-    per_step += 2 * S * K;
-  } else if (score == "location") {
-    per_step += gemm(1, D, m.attention.max_src_len);
-  } else {  // general, local-m, local-p: W h once, then q . (W h)
-    keys = gemm(S, K, D);
-    per_step += 2 * S * D;
-    if (score == "local-p") per_step += gemm(1, D, D) + gemm(1, D, 1);
-  }
+  // Attention: keys projected once, then per step a query's scores and a
+  // context (sum_j a_j h_j).
+  const AttentionScore* a = find_score(m.attention.score);
+  auto [keys, scores] = a && a->flops ? a->flops(m, S) : std::pair<double, double>{0.0, 0.0};
+  double per_step = scores + 2 * S * K;
   f += keys + T * per_step;
   if (m.type == "bahdanau") {
     f += gemm(1, H, D);                                             // s_0 from the backward state

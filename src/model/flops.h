@@ -11,6 +11,9 @@
 
 namespace attn {
 
+// An [rows, in] x [in, out] product.
+inline double gemm_flops(double rows, double in, double out) { return 2.0 * rows * in * out; }
+
 // Forward pass over one sentence pair: `src_len` source positions (with
 // EOS), `tgt_len` decoder steps (with EOS), every step through the output
 // layer; with `beams` > 1 the decoder runs that many hypotheses per step (beam

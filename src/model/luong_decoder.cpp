@@ -1,9 +1,9 @@
 #include "model/luong_decoder.h"
 
 #include "data/vocab.h"
-#include "model/gru_layer.h"
-#include "model/row_linear.h"
-#include "model/step_linear.h"
+#include "ops/gru_layer.h"
+#include "ops/row_linear.h"
+#include "ops/step_linear.h"
 
 namespace attn {
 
@@ -49,20 +49,14 @@ StepOutput LuongDecoderImpl::step(const DecoderMemory& mem, DecoderState& st, co
 
 DecoderOutput LuongDecoderImpl::features(const EncoderOutput& enc, const Tensor& tgt_in) {
   if (input_feeding) {
-    // h~_{t-1} feeds step t: sequential, but the output layer runs once. The
-    // embedding half of the cell's input projection is one GEMM over all
-    // steps; the per-step linear maps defer their weight gradients.
+    // h~_{t-1} feeds step t: sequential, but the output layer runs once.
     auto [mem, st] = start(enc);
     Tensor embs = drop(embed(tgt_in));
-    const int64_t E = embs.size(2);
-    Tensor w_ih = cell->weight_ih;
-    Tensor from_emb = torch::linear(embs, w_ih.narrow(1, 0, E), cell->bias_ih);  // [B, T, 3D]
-    StepLinear from_feed(w_ih.narrow(1, E, w_ih.size(1) - E)), from_state(cell->weight_hh), combined(combine->weight);
+    TeacherForcedCell gru(cell, embs);  // the cell's input is [E y; h~]
+    StepLinear combined(combine->weight);
     std::vector<Tensor> hts, ws;
-    std::vector<Tensor> steps = from_emb.unbind(1);  // not select(): see the Bahdanau decoder
     for (int64_t t = 0; t < tgt_in.size(1); ++t) {
-      Tensor h = st.hidden;
-      st.hidden = gru_update(from_feed(st.feed, steps[static_cast<size_t>(t)]), from_state(h, cell->bias_hh), h);
+      st.hidden = gru.step(t, st.feed, st.hidden);
       Tensor pos = attention->uses_positions() ? torch::full({1}, t, torch::kLong) : Tensor();
       auto a = attention->forward(st.hidden.unsqueeze(1), mem.attention, pos);
       st.feed = torch::tanh(combined(torch::cat({a.context.squeeze(1), st.hidden}, 1)));

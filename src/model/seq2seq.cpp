@@ -1,5 +1,6 @@
 #include "model/seq2seq.h"
 
+#include "config/registry.h"
 #include "data/vocab.h"
 #include "model/bahdanau_decoder.h"
 #include "model/bottleneck_decoder.h"
@@ -45,8 +46,9 @@ int64_t Seq2SeqImpl::parameter_count() const {
 }
 
 int64_t Seq2SeqImpl::max_source_tokens() const {
-  bool location = config.type != "bottleneck" && config.attention.score == "location";
-  return location ? config.attention.max_src_len - 1 : 0;
+  if (attention_name(config) == "none") return 0;
+  const AttentionScore* s = find_score(config.attention.score);
+  return s && s->max_source_tokens ? s->max_source_tokens(config.attention) : 0;
 }
 
 }  // namespace attn

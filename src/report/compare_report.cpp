@@ -5,10 +5,11 @@
 #include <filesystem>
 #include <sstream>
 
-#include "data/text_file.h"
+#include "config/registry.h"
 #include "report/compare_page.h"
-#include "report/training_plots.h"
 #include "report/svg.h"
+#include "report/training_plots.h"
+#include "util/text_file.h"
 
 namespace attn {
 
@@ -63,7 +64,7 @@ json write_compare_report(const std::string& dir, const Config& base, const std:
   for (const auto& m : models) {
     json r = {{"name", m.name},
               {"type", m.config.model.type},
-              {"attention", m.config.model.type == "bottleneck" ? "none" : m.config.model.attention.score},
+              {"attention", attention_name(m.config.model)},
               {"parameters", m.summary.value("parameters", 0)},
               {"train_steps", m.summary.value("steps", 0)},
               {"train_seconds", m.summary.value("train_seconds", 0.0)},

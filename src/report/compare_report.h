@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "report/attention_record.h"
+#include "eval/attention_record.h"
 
 namespace attn {
 

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "data/text_file.h"
 #include "eval/entropy.h"
+#include "util/text_file.h"
 
 namespace attn {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "report/attention_record.h"
+#include "eval/attention_record.h"
 
 namespace attn {
 

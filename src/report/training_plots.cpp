@@ -5,8 +5,9 @@
 #include <map>
 #include <sstream>
 
-#include "data/text_file.h"
-#include "report/attention_record.h"
+#include "eval/attention_record.h"
+#include "util/run_dir.h"
+#include "util/text_file.h"
 
 namespace attn {
 
@@ -70,7 +71,7 @@ TrainingCurves read_training_curves(const std::string& path) {
 }
 
 void write_training_plots(const std::string& run_dir, const std::string& scale) {
-  TrainingCurves c = read_training_curves((fs::path(run_dir) / "metrics.jsonl").string());
+  TrainingCurves c = read_training_curves(RunDir(run_dir).metrics());
   std::vector<Series> loss;
   if (!c.train_loss.x.empty()) loss.push_back(c.train_loss);
   if (!c.valid_loss.x.empty()) loss.push_back(c.valid_loss);
@@ -91,7 +92,7 @@ void write_training_plots(const std::string& run_dir, const std::string& scale) 
                                     1.0));
   }
   // Small multiples: every tracked validation sentence at every validation.
-  std::string va = (fs::path(run_dir) / "valid_attention.jsonl").string();
+  std::string va = RunDir(run_dir).valid_attention();
   if (!fs::exists(va)) return;
   std::map<int, std::vector<std::pair<long, AttentionRecord>>> by_sentence;
   for (const auto& line : read_lines(va)) {

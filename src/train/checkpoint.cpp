@@ -4,9 +4,9 @@
 
 #include <filesystem>
 
-#include "data/errors.h"
-#include "data/text_file.h"
 #include "train/zip_check.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace attn {
 

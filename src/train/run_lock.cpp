@@ -1,4 +1,5 @@
 #include "train/run_lock.h"
+#include "util/run_dir.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -27,7 +28,7 @@ std::string read_all(int fd) {
 }  // namespace
 
 std::string RunLock::path_in(const std::string& run_dir) {
-  return (std::filesystem::path(run_dir) / "train.lock").string();
+  return RunDir(run_dir).lock();
 }
 
 RunLock::RunLock(const std::string& run_dir) {

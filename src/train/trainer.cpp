@@ -6,20 +6,22 @@
 #include <cmath>
 #include <filesystem>
 
+#include "config/registry.h"
 #include "data/batch.h"
-#include "data/errors.h"
 #include "data/pipeline.h"
-#include "data/text_file.h"
+#include "eval/attention_record.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
 #include "model/flops.h"
 #include "model/loss.h"
-#include "report/attention_record.h"
 #include "report/training_plots.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/optimizer.h"
 #include "train/run_lock.h"
+#include "util/errors.h"
+#include "util/run_dir.h"
+#include "util/text_file.h"
 
 namespace fs = std::filesystem;
 
@@ -133,7 +135,7 @@ double exploded_loss(int64_t vocab) { return 3.0 * std::log(static_cast<double>(
 
 class Loop {
  public:
-  Loop(const Config& c, const TrainOptions& o) : c_(c), o_(o) {}
+  Loop(const Config& c, const TrainOptions& o) : c_(c), o_(o), dir_(o.run_dir) {}
   TrainResult run() {
     try {
       return run_loop();
@@ -146,6 +148,16 @@ class Loop {
 
  private:
   TrainResult run_loop();
+  // Lock, data, vocabularies, model, optimiser: fresh or from last.ckpt.
+  // False when a resumed run had already finished (result_ says so).
+  bool setup();
+  struct Step {
+    bool interrupt = false, time_up = false;
+  };
+  // One update on the training pairs `rows`: loss, (all-reduce), backward, clip, step, counters.
+  Step update(const std::vector<int>& rows, Clock::time_point wall0, double wall_before);
+  void report_progress();  // the observer's status line (rank 0)
+  TrainResult finish();    // validate the final model if needed, best.ckpt, summary.json
   json validate();
   bool validation_round();  // validate, log, checkpoint; true = stop early
   void save_last();
@@ -160,10 +172,11 @@ class Loop {
   }
   void prepare_run_dir();  // refuse or clear earlier checkpoints (not --resume)
   std::string saved_so_far() const;  // what is on disk, for messages after a failure
-  std::string ckpt(const std::string& name) const { return (fs::path(o_.run_dir) / "checkpoints" / name).string(); }
+  std::string ckpt(const std::string& name) const { return dir_.checkpoint(name); }
 
   Config c_;
   TrainOptions o_;
+  RunDir dir_;
   TextModel text_;
   Seq2Seq model_{nullptr};
   std::unique_ptr<Optimizer> opt_;
@@ -175,14 +188,15 @@ class Loop {
   std::unique_ptr<DataParallel> dp_;
   std::unique_ptr<RunLock> lock_;
   int64_t last_saved_step_ = -1;
+  bool main_ = true;  // rank 0, which alone validates and writes files
+  int world_ = 1, rank_ = 0;
 };
 
 json Loop::validate() {
   auto& m = *model_;
   ForcedScores fs = score_corpus(m, valid_.examples, c_.decode.batch_size, o_.device, !valid_gold_.empty());
-  SearchOptions so;
-  so.max_len_ratio = c_.decode.max_len_ratio;
-  so.max_len_add = c_.decode.max_len_add;
+  SearchOptions so = search_options(c_.decode);
+  so.beam = 1, so.nbest = 1, so.length_penalty = 0;  // validation BLEU is greedy: cheap, and comparable over runs
   auto hyps = decode_corpus(m, valid_.examples, so, c_.decode.batch_size, o_.device);
   std::vector<std::string> hyp_text;
   std::vector<int> src_len;
@@ -224,15 +238,15 @@ json Loop::validate() {
       j["step"] = s_.step;
       lines += j.dump() + "\n";
     }
-    append_file((fs::path(o_.run_dir) / "valid_attention.jsonl").string(), lines);
+    append_file(dir_.valid_attention(), lines);
   }
   return v;
 }
 
 void Loop::save_last() {
   s_.schedule = schedule_->state();
-  save_checkpoint(ckpt("last.ckpt"), *model_, opt_.get(), c_, text_, s_.to_json());
-  result_.last_checkpoint = ckpt("last.ckpt");
+  save_checkpoint(dir_.last(), *model_, opt_.get(), c_, text_, s_.to_json());
+  result_.last_checkpoint = dir_.last();
   last_saved_step_ = s_.step;
 }
 
@@ -274,7 +288,7 @@ void Loop::keep_best(double value) {
         throw WriteError(e.what());
       }
     }
-    fs::rename(tmp, ckpt("best.ckpt"));
+    fs::rename(tmp, dir_.best());
   }
 }
 
@@ -300,7 +314,7 @@ std::string Loop::saved_so_far() const {
 
 void Loop::prepare_run_dir() {
   std::vector<std::string> found;
-  fs::path dir = fs::path(o_.run_dir) / "checkpoints";
+  fs::path dir = dir_.checkpoints();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().extension() == ".ckpt") found.push_back(e.path().filename().string());
@@ -311,7 +325,7 @@ void Loop::prepare_run_dir() {
                           "another --run-dir");
   if (!found.empty()) spdlog::warn("{}: --overwrite: deleting {}", o_.run_dir, join(found, ", "));
   for (const auto& f : found) fs::remove(dir / f);
-  for (const char* f : {"metrics.jsonl", "valid_attention.jsonl", "summary.json"}) fs::remove(fs::path(o_.run_dir) / f);
+  for (const auto& f : {dir_.metrics(), dir_.valid_attention(), dir_.summary()}) fs::remove(f);
 }
 
 bool Loop::validation_round() {
@@ -346,7 +360,7 @@ bool Loop::validation_round() {
   s_.validated_step = s_.step;
   keep_best(value);
   save_last();
-  append_file((fs::path(o_.run_dir) / "metrics.jsonl").string(), line.dump() + "\n");
+  append_file(dir_.metrics(), line.dump() + "\n");
   write_training_plots(o_.run_dir, c_.output.attention_scale);  // loss.svg, entropy.svg, valid_attention.html: up to date at every validation
   result_.last_validation = line;
   if (better) result_.best_validation = line;
@@ -359,32 +373,32 @@ bool Loop::validation_round() {
   return false;
 }
 
-TrainResult Loop::run_loop() {
+bool Loop::setup() {
   // Before anything is written: one training per run directory.
   if (o_.dist.rank == 0) {
     lock_ = std::make_unique<RunLock>(o_.run_dir);
     // A process killed while writing (kill -9, power loss) leaves NAME.tmp
     // beside an intact NAME; with the lock held, nobody else is writing them.
     std::error_code ec;
-    for (const auto& dir : {fs::path(o_.run_dir), fs::path(o_.run_dir) / "checkpoints"})
+    for (const auto& dir : {fs::path(dir_.root()), fs::path(dir_.checkpoints())})
       for (const auto& e : fs::directory_iterator(dir, ec))
         if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
   }
   // Meet the other ranks first: a missing worker fails fast, before any work.
   if (o_.dist.world > 1) dp_ = std::make_unique<DataParallel>(o_.dist);
-  const bool main = !dp_ || dp_->is_main();
-  const int world = dp_ ? dp_->world() : 1, rank = dp_ ? dp_->rank() : 0;
+  main_ = !dp_ || dp_->is_main();
+  world_ = dp_ ? dp_->world() : 1, rank_ = dp_ ? dp_->rank() : 0;
   // Rank 0 prepares data and vocabularies; the others wait, then read them.
-  if (!main) dp_->barrier();
-  fs::create_directories(fs::path(o_.run_dir) / "checkpoints");
+  if (!main_) dp_->barrier();
+  fs::create_directories(dir_.checkpoints());
   c_ = materialise_toy_data(c_, o_.run_dir);
   if (c_.data.train_src.empty() || c_.data.valid_src.empty())
     throw ConfigError({"data: training needs train_src/train_tgt and valid_src/valid_tgt (or data.toy.task)"});
 
   if (o_.resume) {
-    if (!fs::exists(ckpt("last.ckpt")))
-      throw CheckpointError(ckpt("last.ckpt") + ": nothing to resume (no last checkpoint in this run directory)");
-    Checkpoint ck = load_checkpoint(ckpt("last.ckpt"), o_.device);
+    if (!fs::exists(dir_.last()))
+      throw CheckpointError(dir_.last() + ": nothing to resume (no last checkpoint in this run directory)");
+    Checkpoint ck = load_checkpoint(dir_.last(), o_.device);
     auto diff = incompatibilities(ck.config, c_);
     if (!diff.empty())
       throw CheckpointError(ck.path + ": was trained with another setup: " + diff.front() +
@@ -392,9 +406,9 @@ TrainResult Loop::run_loop() {
     text_ = ck.text;
     model_ = ck.model;
     s_ = LoopState::from_json(ck.trainer_state);
-    if (s_.world != world)
+    if (s_.world != world_)
       throw CheckpointError(ck.path + ": was trained by " + std::to_string(s_.world) +
-                            " process(es); resume it with the same world size, not " + std::to_string(world));
+                            " process(es); resume it with the same world size, not " + std::to_string(world_));
     last_saved_step_ = s_.step;
     // A finished run stays as it is: resuming it again and again must not
     // train more updates or rewrite its checkpoints.
@@ -402,29 +416,29 @@ TrainResult Loop::run_loop() {
     if (!result_.already_finished.empty()) {
       result_.steps = s_.step;
       result_.last_checkpoint = ck.path;
-      if (!s_.best.empty()) result_.best_checkpoint = ckpt("best.ckpt");
+      if (!s_.best.empty()) result_.best_checkpoint = dir_.best();
       if (dp_) dp_->barrier();  // let the other ranks load it and find the same
-      return result_;
+      return false;
     }
     spdlog::info("resuming {} at step {}, epoch {}", ck.path, s_.step, s_.epoch);
   } else {
-    if (main) prepare_run_dir();
+    if (main_) prepare_run_dir();
     ReadStats st;
     auto pairs = read_parallel(c_.data.train_src, c_.data.train_tgt, c_.data.skip_empty, &st);
-    text_ = build_text_model(c_, pairs, o_.run_dir, /*reuse_existing=*/!main);
-    if (main) {
+    text_ = build_text_model(c_, pairs, o_.run_dir, /*reuse_existing=*/!main_);
+    if (main_) {
       // Human-readable copies; the checkpoint holds the authoritative ones.
-      write_file_atomic((fs::path(o_.run_dir) / "vocab.src.txt").string(), join(text_.src_vocab.tokens(), "\n") + "\n");
-      write_file_atomic((fs::path(o_.run_dir) / "vocab.tgt.txt").string(), join(text_.tgt_vocab.tokens(), "\n") + "\n");
+      write_file_atomic(dir_.vocab("src"), join(text_.src_vocab.tokens(), "\n") + "\n");
+      write_file_atomic(dir_.vocab("tgt"), join(text_.tgt_vocab.tokens(), "\n") + "\n");
     }
     torch::manual_seed(static_cast<uint64_t>(c_.train.seed));
     model_ = Seq2Seq(c_.model, text_.src_vocab.size(), text_.tgt_vocab.size());
     model_->to(o_.device);
-    s_.world = world;
+    s_.world = world_;
   }
-  if (main) write_file_atomic((fs::path(o_.run_dir) / "config.json").string(), config_to_json(c_).dump(2) + "\n");
+  if (main_) write_file_atomic(dir_.config(), config_to_json(c_).dump(2) + "\n");
   if (dp_) {
-    if (main) dp_->barrier();
+    if (main_) dp_->barrier();
     dp_->broadcast(model_->parameters());  // every rank starts from rank 0's weights
   }
   ReadStats tst, vst;
@@ -443,18 +457,99 @@ TrainResult Loop::run_loop() {
 
   result_.parameters = model_->parameter_count();
   spdlog::info("model {} ({} attention): {} parameters; vocab {} src / {} tgt; {} train, {} valid pairs{}",
-               c_.model.type, c_.model.type == "bottleneck" ? "no" : c_.model.attention.score, result_.parameters,
+               c_.model.type, attention_name(c_.model) == "none" ? "no" : c_.model.attention.score, result_.parameters,
                text_.src_vocab.size(), text_.tgt_vocab.size(), train_.size(), valid_.size(),
-               world > 1 ? fmt::format("; rank {} of {}", rank, world) : "");
+               world_ > 1 ? fmt::format("; rank {} of {}", rank_, world_) : "");
 
   opt_ = make_optimizer(c_.train, model_->parameters());
   schedule_ = std::make_unique<Schedule>(c_.train);
   if (o_.resume) {
-    if (main) restore_training_state(ckpt("last.ckpt"), *opt_);
-    else restore_optimizer_state(ckpt("last.ckpt"), *opt_);
+    if (main_) restore_training_state(dir_.last(), *opt_);
+    else restore_optimizer_state(dir_.last(), *opt_);
     schedule_->restore(s_.schedule);
   }
+  return true;
+}
 
+Loop::Step Loop::update(const std::vector<int>& rows, Clock::time_point wall0, double wall_before) {
+  const auto& t = c_.train;
+  auto u0 = Clock::now();
+  Batch b = make_batch(train_.examples, rows).to(o_.device);
+  ++s_.step;
+  // Dropout masks differ between ranks. Rank 0's generator is in the
+  // checkpoint; the others draw from a seed per (rank, step), so a resumed
+  // run draws exactly what the uninterrupted one did.
+  if (!main_) torch::manual_seed(static_cast<uint64_t>(t.seed) + 7919ULL * rank_ + static_cast<uint64_t>(s_.step));
+  opt_->zero_grad();
+  LossOutput l = model_->loss(b, t.label_smoothing, t.entropy_lambda);
+  s_.wall_seconds = wall_before + since(wall0);
+  Step st;
+  st.interrupt = stop_requested().load() || (o_.stop_at_step > 0 && s_.step >= o_.stop_at_step);
+  st.time_up = t.max_minutes > 0 && s_.wall_seconds >= t.max_minutes * 60.0;
+  double tokens = static_cast<double>(l.tokens), nll = l.nll_sum;
+  int64_t batch_tokens = b.tgt_tokens;
+  double flops = train_flops(model_->config, model_->tgt_vocab, b);
+  torch::Tensor loss = l.loss;
+  if (dp_) {
+    // One small all-reduce: global token count (so the update is that of
+    // the union of all ranks' batches), loss for the log, stop flags.
+    auto g = dp_->all_reduce_sum({tokens, nll, st.interrupt ? 1.0 : 0.0, st.time_up ? 1.0 : 0.0,
+                                  static_cast<double>(batch_tokens), flops, main_ ? s_.wall_seconds : 0.0});
+    loss = loss * (tokens / std::max(g[0], 1.0));
+    tokens = g[0], nll = g[1], st.interrupt = g[2] > 0, st.time_up = g[3] > 0;
+    batch_tokens = static_cast<int64_t>(g[4]);
+    flops = g[5];
+    s_.wall_seconds = g[6];  // rank 0's clock, so a time-based schedule gives every rank the same lr
+  }
+  opt_->set_lr(lr_now());
+  // Same on every rank (nll is summed over ranks): all stop together.
+  if (!std::isfinite(nll)) check_diverged(nll / std::max(tokens, 1.0), "the training loss");
+  loss.backward();
+  if (dp_) dp_->all_reduce_gradients(model_->parameters());
+  if (t.clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), t.clip);
+  opt_->step();
+  double dt = since(u0);
+  s_.loss_sum += nll;
+  s_.loss_tokens += static_cast<int64_t>(tokens);
+  s_.updates += 1;
+  s_.update_seconds += dt;
+  s_.total_update_seconds += dt;
+  s_.total_tokens += batch_tokens;
+  s_.total_flops += flops;
+  s_.update_flops += flops;
+  s_.wall_seconds = wall_before + since(wall0);
+  if (main_) {  // rank 0 alone keeps the curve (nll and tokens are already summed over ranks)
+    s_.window_loss += nll;
+    s_.window_tokens += static_cast<int64_t>(tokens);
+  }
+  if (main_ && s_.step % std::max(1, t.log_every) == 0 && s_.window_tokens) {
+    // The mean over the updates since the previous point, so the curve does not jump at validations.
+    s_.loss_curve["step"].push_back(s_.step);
+    s_.loss_curve["train_loss"].push_back(s_.window_loss / static_cast<double>(s_.window_tokens));
+    s_.window_loss = 0;
+    s_.window_tokens = 0;
+  }
+  return st;
+}
+
+void Loop::report_progress() {
+  const auto& t = c_.train;
+  TrainProgress p;
+  p.step = s_.step;
+  p.max_steps = t.max_steps;
+  p.epoch = s_.epoch;
+  p.loss = s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0;
+  p.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
+  p.gflops_per_sec = s_.total_update_seconds > 0 ? s_.total_flops / s_.total_update_seconds / 1e9 : 0;
+  p.lr = lr_now();
+  p.steps_to_valid = t.valid_every - s_.step % t.valid_every;
+  if (t.max_steps > 0) p.steps_to_valid = std::min(p.steps_to_valid, t.max_steps - s_.step);  // the last one comes at the end
+  p.eta_valid_sec = s_.updates ? s_.update_seconds / static_cast<double>(s_.updates) * p.steps_to_valid : 0;
+  o_.observer->on_progress(p);
+}
+
+TrainResult Loop::run_loop() {
+  if (!setup()) return result_;
   BatchPlanOptions bo;
   bo.batch_size = c_.data.batch_size;
   bo.batch_tokens = c_.data.batch_tokens;
@@ -466,115 +561,52 @@ TrainResult Loop::run_loop() {
   // Every rank plans the same batches (same seed); rank r takes every
   // world-th batch from position r, so one update covers `world` batches.
   std::vector<std::vector<int>> plan = plan_batches(train_.examples, bo, s_.epoch);
-  if (static_cast<int>(plan.size()) < world)
+  if (static_cast<int>(plan.size()) < world_)
     throw DataError(c_.data.train_src + ": " + std::to_string(plan.size()) + " batches cannot feed " +
-                    std::to_string(world) + " processes");
-  if (main)
+                    std::to_string(world_) + " processes");
+  if (main_)
     spdlog::info("epoch {}: {} batches, padding {:.1f}%", s_.epoch + 1, plan.size(),
                  100.0 * padding_ratio(train_.examples, plan));
   while (true) {
-    if (s_.next_batch + world > static_cast<int64_t>(plan.size())) {
+    if (s_.next_batch + world_ > static_cast<int64_t>(plan.size())) {
       ++s_.epoch;
       s_.next_batch = 0;
       if (t.max_epochs > 0 && s_.epoch >= t.max_epochs) break;
       plan = plan_batches(train_.examples, bo, s_.epoch);
     }
-    auto u0 = Clock::now();
-    Batch b = make_batch(train_.examples, plan[static_cast<size_t>(s_.next_batch + rank)]).to(o_.device);
-    s_.next_batch += world;
-    ++s_.step;
-    // Dropout masks differ between ranks. Rank 0's generator is in the
-    // checkpoint; the others draw from a seed per (rank, step), so a resumed
-    // run draws exactly what the uninterrupted one did.
-    if (!main) torch::manual_seed(static_cast<uint64_t>(c_.train.seed) + 7919ULL * rank + static_cast<uint64_t>(s_.step));
-    opt_->zero_grad();
-    LossOutput l = model_->loss(b, t.label_smoothing, t.entropy_lambda);
-    s_.wall_seconds = wall_before + since(wall0);
-    bool interrupt = stop_requested().load() || (o_.stop_at_step > 0 && s_.step >= o_.stop_at_step);
-    bool time_up = t.max_minutes > 0 && s_.wall_seconds >= t.max_minutes * 60.0;
-    double tokens = static_cast<double>(l.tokens), nll = l.nll_sum;
-    int64_t batch_tokens = b.tgt_tokens;
-    double flops = train_flops(model_->config, model_->tgt_vocab, b);
-    torch::Tensor loss = l.loss;
-    if (dp_) {
-      // One small all-reduce: global token count (so the update is that of
-      // the union of all ranks' batches), loss for the log, stop flags.
-      auto g = dp_->all_reduce_sum({tokens, nll, interrupt ? 1.0 : 0.0, time_up ? 1.0 : 0.0,
-                                    static_cast<double>(batch_tokens), flops, main ? s_.wall_seconds : 0.0});
-      loss = loss * (tokens / std::max(g[0], 1.0));
-      tokens = g[0], nll = g[1], interrupt = g[2] > 0, time_up = g[3] > 0;
-      batch_tokens = static_cast<int64_t>(g[4]);
-      flops = g[5];
-      s_.wall_seconds = g[6];  // rank 0's clock, so a time-based schedule gives every rank the same lr
-    }
-    opt_->set_lr(lr_now());
-    // Same on every rank (nll is summed over ranks): all stop together.
-    if (!std::isfinite(nll)) check_diverged(nll / std::max(tokens, 1.0), "the training loss");
-    loss.backward();
-    if (dp_) dp_->all_reduce_gradients(model_->parameters());
-    if (t.clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), t.clip);
-    opt_->step();
-    double dt = since(u0);
-    s_.loss_sum += nll;
-    s_.loss_tokens += static_cast<int64_t>(tokens);
-    s_.updates += 1;
-    s_.update_seconds += dt;
-    s_.total_update_seconds += dt;
-    s_.total_tokens += batch_tokens;
-    s_.total_flops += flops;
-    s_.update_flops += flops;
-    s_.wall_seconds = wall_before + since(wall0);
+    const auto& rows = plan[static_cast<size_t>(s_.next_batch + rank_)];
+    s_.next_batch += world_;
+    Step st = update(rows, wall0, wall_before);
+    if (o_.observer && main_) report_progress();
 
-    if (main) {  // rank 0 alone keeps the curve (nll and tokens are already summed over ranks)
-      s_.window_loss += nll;
-      s_.window_tokens += static_cast<int64_t>(tokens);
-    }
-    if (main && s_.step % std::max(1, t.log_every) == 0 && s_.window_tokens) {
-      // The mean over the updates since the previous point, so the curve does not jump at validations.
-      s_.loss_curve["step"].push_back(s_.step);
-      s_.loss_curve["train_loss"].push_back(s_.window_loss / static_cast<double>(s_.window_tokens));
-      s_.window_loss = 0;
-      s_.window_tokens = 0;
-    }
-    if (o_.observer && main) {
-      TrainProgress p;
-      p.step = s_.step;
-      p.max_steps = t.max_steps;
-      p.epoch = s_.epoch;
-      p.loss = s_.loss_tokens ? s_.loss_sum / static_cast<double>(s_.loss_tokens) : 0.0;
-      p.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
-      p.gflops_per_sec = s_.total_update_seconds > 0 ? s_.total_flops / s_.total_update_seconds / 1e9 : 0;
-      p.lr = lr_now();
-      p.steps_to_valid = t.valid_every - s_.step % t.valid_every;
-      if (t.max_steps > 0) p.steps_to_valid = std::min(p.steps_to_valid, t.max_steps - s_.step);  // the last one comes at the end
-      p.eta_valid_sec = s_.updates ? s_.update_seconds / static_cast<double>(s_.updates) * p.steps_to_valid : 0;
-      o_.observer->on_progress(p);
-    }
-
-    bool out_of_budget = (t.max_steps > 0 && s_.step >= t.max_steps) || time_up;
+    bool out_of_budget = (t.max_steps > 0 && s_.step >= t.max_steps) || st.time_up;
     if (s_.step % t.valid_every == 0 || out_of_budget) {
-      bool early = main ? validation_round() : false;
+      bool early = main_ ? validation_round() : false;
       if (dp_) {
         // Rank 0 decides for all: early stopping, and the learning rate a
         // plateau schedule may just have lowered (ranks must step alike).
-        auto d = dp_->all_reduce_sum({early ? 1.0 : 0.0, main ? lr_now() : 0.0});
+        auto d = dp_->all_reduce_sum({early ? 1.0 : 0.0, main_ ? lr_now() : 0.0});
         early = d[0] > 0;
-        if (!main) schedule_->restore({{"lr", d[1]}, {"bad", 0}});
+        if (!main_) schedule_->restore({{"lr", d[1]}, {"bad", 0}});
       }
       if (early) break;
     }
     if (out_of_budget) break;
-    if (interrupt) {
-      if (main) save_last();
+    if (st.interrupt) {
+      if (main_) save_last();
       result_.interrupted = true;
       break;
     }
   }
+  return finish();
+}
+
+TrainResult Loop::finish() {
   result_.steps = s_.step;
   result_.train_seconds = s_.total_update_seconds;
   result_.tokens_per_sec = s_.total_update_seconds > 0 ? static_cast<double>(s_.total_tokens) / s_.total_update_seconds : 0;
   result_.gflops_per_sec = s_.total_update_seconds > 0 ? s_.total_flops / s_.total_update_seconds / 1e9 : 0;
-  if (!main) return result_;  // rank 0 alone validates and writes files
+  if (!main_) return result_;  // rank 0 alone validates and writes files
   // The budget may end between validations (max_epochs): validate the final model too.
   if (!result_.interrupted && !result_.early_stopped && s_.validated_step != s_.step && s_.step > 0)
     validation_round();
@@ -582,7 +614,7 @@ TrainResult Loop::run_loop() {
     // resumed run whose best came before the restart
     result_.best_validation = json{{"step", s_.best.front()["step"]}};
   }
-  if (!s_.best.empty()) result_.best_checkpoint = ckpt("best.ckpt");
+  if (!s_.best.empty()) result_.best_checkpoint = dir_.best();
   if (result_.last_checkpoint.empty()) save_last();
   json summary = {{"steps", result_.steps},
                   {"train_seconds", result_.train_seconds},
@@ -590,12 +622,12 @@ TrainResult Loop::run_loop() {
                   {"tokens_per_sec", result_.tokens_per_sec},
                   {"model_gflops_per_sec", result_.gflops_per_sec},
                   {"parameters", result_.parameters},
-                  {"world_size", world},
+                  {"world_size", world_},
                   {"interrupted", result_.interrupted},
                   {"early_stopped", result_.early_stopped},
                   {"best_checkpoint", result_.best_checkpoint},
                   {"last_validation", result_.last_validation}};
-  write_file_atomic((fs::path(o_.run_dir) / "summary.json").string(), summary.dump(2) + "\n");
+  write_file_atomic(dir_.summary(), summary.dump(2) + "\n");
   return result_;
 }
 

@@ -1,4 +1,4 @@
-#include "data/text_file.h"
+#include "util/text_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data/errors.h"
+#include "util/errors.h"
 
 namespace attn {
 

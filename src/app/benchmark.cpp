@@ -1,4 +1,4 @@
-#include "train/benchmark.h"
+#include "app/benchmark.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "blas/blas_probe.h"
+#include "config/registry.h"
 #include "data/batch.h"
 #include "data/vocab.h"
 #include "model/flops.h"
@@ -106,7 +107,7 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
   double total_s = 0;
   for (double x : ms) total_s += x / 1000.0;
   json j = {{"model", mc.type},
-            {"attention", mc.type == "bottleneck" ? "none" : mc.attention.score},
+            {"attention", attention_name(mc)},
             {"input_feeding", mc.input_feeding},
             {"what", o.what},
             {"emb", mc.emb},

@@ -1,4 +1,4 @@
-#include "model/step_linear.h"
+#include "ops/step_linear.h"
 
 namespace attn {
 

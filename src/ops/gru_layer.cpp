@@ -1,10 +1,10 @@
-#include "model/gru_layer.h"
+#include "ops/gru_layer.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "model/kernel_math.h"
-#include "model/row_linear.h"
+#include "ops/kernel_math.h"
+#include "ops/row_linear.h"
 
 namespace attn {
 

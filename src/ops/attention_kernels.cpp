@@ -1,4 +1,4 @@
-#include "model/attention_kernels.h"
+#include "ops/attention_kernels.h"
 
 #include <ATen/Parallel.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "model/kernel_math.h"
+#include "ops/kernel_math.h"
 
 namespace attn {
 

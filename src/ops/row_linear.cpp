@@ -1,6 +1,6 @@
-#include "model/row_linear.h"
+#include "ops/row_linear.h"
 
-#include "model/kernel_math.h"
+#include "ops/kernel_math.h"
 
 namespace attn {
 

@@ -1,16 +1,16 @@
-#include "train/compare.h"
+#include "app/compare.h"
 
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "data/errors.h"
 #include "data/pipeline.h"
-#include "data/text_file.h"
 #include "eval/model_eval.h"
 #include "report/compare_report.h"
 #include "train/checkpoint.h"
+#include "util/errors.h"
+#include "util/text_file.h"
 
 namespace fs = std::filesystem;
 
@@ -52,7 +52,7 @@ json finish_compare(const ComparePlan& plan) {
   for (const auto& e : plan.models) {
     std::string run = e.config.output.run_dir;
     std::string summary_path = run + "/summary.json";
-    if (!fs::exists(summary_path)) throw DataError(summary_path + ": model " + e.name + " did not finish training");
+    if (!fs::exists(summary_path)) throw std::runtime_error(summary_path + ": model " + e.name + " did not finish training");
     json summary = json::parse(read_file(summary_path));
     std::string ck_path = fs::exists(run + "/checkpoints/best.ckpt") ? run + "/checkpoints/best.ckpt"
                                                                      : run + "/checkpoints/last.ckpt";

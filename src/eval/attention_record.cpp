@@ -1,10 +1,10 @@
-#include "report/attention_record.h"
+#include "eval/attention_record.h"
 
 #include <cmath>
 #include <set>
 
-#include "data/text_file.h"
 #include "eval/entropy.h"
+#include "util/text_file.h"
 
 namespace attn {
 
