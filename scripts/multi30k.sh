@@ -4,15 +4,19 @@
 # score it (sacreBLEU-style BLEU, chrF, per-length BLEU, attention entropy,
 # attention.html for 20 sentences). The corpus is read from data/multi30k
 # (scripts/get-data.sh multi30k puts it there first if it is missing).
-#   scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble] [--minutes N] [--eval-only]
+#   scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble|lengths] [--minutes N] [--eval-only]
 # --eval-only scores the checkpoint of an earlier run again (no training).
 # ensemble: two models of configs/multi30k_de_en_ensemble.json train side by
 # side (one per core, seeds 1 and 2) for the same wall time; each one's best
 # checkpoints are averaged; beam size and length penalty are chosen on val
 # (greedy; beam 5 with alpha 0.6-1.8; beam 10 with 1.0, 1.4) for each of: one
 # model, its average, the ensemble of the two, the ensemble
-# of the two averages; test2016 is translated with each one's choice
+# of the two averages (and of those with the two bests); test2016 is translated with each one's choice
 # (scripts/multi30k_select.py writes runs/multi30k_ensemble/results.json).
+# lengths: a Bahdanau model (the ensemble's recipe) and the bottleneck (the
+# same recipe without attention: multi30k_de_en_bottleneck_tied.json) train side by side for the same wall time,
+# then scripts/multi30k_lengths.py writes their BLEU by source length to
+# runs/multi30k_lengths/ (lengths.md, lengths.svg, lengths.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=bahdanau
@@ -22,8 +26,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) MINUTES=$2; shift 2 ;;
     --eval-only) EVAL_ONLY=1; shift ;;
-    bahdanau|luong|bottleneck|ensemble) MODEL=$1; shift ;;
-    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble] [--minutes N] [--eval-only]" >&2; exit 2 ;;
+    bahdanau|luong|bottleneck|ensemble|lengths) MODEL=$1; shift ;;
+    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble|lengths] [--minutes N] [--eval-only]" >&2; exit 2 ;;
   esac
 done
 DATA=data/multi30k
@@ -35,22 +39,35 @@ RUN=runs/multi30k_$MODEL
 SET=()
 [ -n "$MINUTES" ] && SET=(--set "train.max_minutes=$MINUTES")
 A=./build/attn
+# Two trainings side by side, one per core; the second segments with the
+# first one's sentencepiece model (token ids must agree across runs).
+side_by_side() {  # CONFIG1 RUN1 SEED1 CONFIG2 RUN2 SEED2, then --set arguments for both
+  local c1=$1 r1=$2 s1=$3 c2=$4 r2=$5 s2=$6
+  shift 6
+  $A --threads 1 train --config "$c1" --run-dir "$r1" --overwrite --set train.seed="$s1" "$@" &
+  local p1=$!
+  until grep -q "parameters;" "$r1/train.log" 2>/dev/null; do
+    kill -0 $p1 2>/dev/null || { wait $p1; exit 1; }
+    sleep 2
+  done
+  $A --threads 1 train --config "$c2" --run-dir "$r2" --overwrite --set train.seed="$s2" \
+     --set data.spm.model="$r1/spm/joint.model" "$@" &
+  local p2=$!
+  wait $p1
+  wait $p2
+}
+if [ "$MODEL" = lengths ]; then
+  RUN=runs/multi30k_lengths
+  if [ $EVAL_ONLY = 0 ]; then
+    side_by_side configs/multi30k_de_en_ensemble.json "$RUN/bahdanau" 1 \
+                 configs/multi30k_de_en_bottleneck_tied.json "$RUN/bottleneck" 1 "${SET[@]}"
+  fi
+  exec /usr/bin/python3 scripts/multi30k_lengths.py "$RUN" \
+    "bottleneck=$RUN/bottleneck/checkpoints/best.ckpt" "bahdanau=$RUN/bahdanau/checkpoints/best.ckpt"
+fi
 if [ "$MODEL" = ensemble ]; then
   if [ $EVAL_ONLY = 0 ]; then
-    $A --threads 1 train --config "$CONFIG" --run-dir "$RUN/seed1" --overwrite \
-       --set train.seed=1 "${SET[@]}" &
-    P1=$!
-    # The second model segments with the first one's sentencepiece model, so
-    # their token ids agree; it starts once the first is training.
-    until grep -q "parameters;" "$RUN/seed1/train.log" 2>/dev/null; do
-      kill -0 $P1 2>/dev/null || { wait $P1; exit 1; }
-      sleep 2
-    done
-    $A --threads 1 train --config "$CONFIG" --run-dir "$RUN/seed2" --overwrite \
-       --set train.seed=2 --set data.spm.model="$RUN/seed1/spm/joint.model" "${SET[@]}" &
-    P2=$!
-    wait $P1
-    wait $P2
+    side_by_side "$CONFIG" "$RUN/seed1" 1 "$CONFIG" "$RUN/seed2" 2 "${SET[@]}"
   fi
   for s in 1 2; do
     $A average --checkpoints "$RUN"/seed$s/checkpoints/best-step*.ckpt --out "$RUN/seed$s/average.ckpt"

@@ -2,7 +2,7 @@
 """Second half of `scripts/multi30k.sh ensemble`: decoding chosen on val, scored on test2016.
 
 For each way of using the two trained models (one model, its checkpoint average, the
-ensemble of both, the ensemble of both averages), beam size and length penalty are
+ensemble of both, the ensemble of both averages, with the two bests too), beam size and length penalty are
 chosen by BLEU on val only; test2016 is then translated once per variant with that
 choice (and greedily). Writes RUN/results.json and prints the table rows.
     scripts/multi30k_select.py runs/multi30k_ensemble
@@ -25,6 +25,9 @@ VARIANTS = {
     "seed 2, best 4 averaged": [f"{RUN}/seed2/average.ckpt"],
     "ensemble of seeds 1 + 2": [f"{RUN}/seed1/checkpoints/best.ckpt", f"{RUN}/seed2/checkpoints/best.ckpt"],
     "ensemble of the two averages": [f"{RUN}/seed1/average.ckpt", f"{RUN}/seed2/average.ckpt"],
+    "ensemble of the two averages and the two bests": [f"{RUN}/seed1/average.ckpt", f"{RUN}/seed2/average.ckpt",
+                                                       f"{RUN}/seed1/checkpoints/best.ckpt",
+                                                       f"{RUN}/seed2/checkpoints/best.ckpt"],
 }
 # (beam, length penalty) tried on val; SELECT_GRID="1:0,5:0.6" overrides it (a quick check of the script).
 GRID = [(1, 0.0), (5, 0.6), (5, 1.0), (5, 1.4), (5, 1.8), (10, 1.0), (10, 1.4)]
