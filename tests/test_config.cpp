@@ -8,20 +8,8 @@ using namespace attn;
 
 namespace {
 
-std::vector<std::string> problems(const json& j) {
-  try {
-    config_from_json(j);
-  } catch (const ConfigError& e) {
-    return e.problems();
-  }
-  return {};
-}
-
-bool has(const std::vector<std::string>& v, const std::string& needle) {
-  for (const auto& s : v)
-    if (s.find(needle) != std::string::npos) return true;
-  return false;
-}
+std::vector<std::string> problems(const json& j) { return test::config_problems(j); }
+bool has(const std::vector<std::string>& v, const std::string& needle) { return test::any_contains(v, needle); }
 
 }  // namespace
 

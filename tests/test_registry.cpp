@@ -13,6 +13,8 @@
 #include "model/seq2seq.h"
 #include "search/search.h"
 
+#include "test_util.h"
+
 using namespace attn;
 using torch::Tensor;
 
@@ -39,20 +41,8 @@ bool register_example() {
        [](const ModelConfig& m, double S) { return std::pair<double, double>{0.0, 2.0 * S * m.dec_hidden}; }, nullptr});
 }
 
-std::vector<std::string> problems(const json& j) {
-  try {
-    config_from_json(j);
-  } catch (const ConfigError& e) {
-    return e.problems();
-  }
-  return {};
-}
-
-bool has(const std::vector<std::string>& p, const std::string& s) {
-  for (const auto& x : p)
-    if (x.find(s) != std::string::npos) return true;
-  return false;
-}
+std::vector<std::string> problems(const json& j) { return test::config_problems(j); }
+bool has(const std::vector<std::string>& v, const std::string& needle) { return test::any_contains(v, needle); }
 
 json luong(const std::string& score) {
   return {{"model", {{"type", "luong"}, {"emb", 8}, {"hidden", 4}, {"dec_hidden", 8}, {"dropout", 0.0},

@@ -95,4 +95,19 @@ std::string multi30k_dir() {
   return "";
 }
 
+std::vector<std::string> config_problems(const nlohmann::json& j) {
+  try {
+    config_from_json(j);
+  } catch (const ConfigError& e) {
+    return e.problems();
+  }
+  return {};
+}
+
+bool any_contains(const std::vector<std::string>& lines, const std::string& needle) {
+  for (const auto& s : lines)
+    if (s.find(needle) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace attn::test

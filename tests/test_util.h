@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "config/config.h"
 #include "data/corpus.h"
 #include "data/toy.h"
 
@@ -51,5 +52,10 @@ std::string multi30k_dir();
   if (attn::test::multi30k_dir().empty())                                                             \
   GTEST_SKIP() << "Multi30k is in neither data/multi30k nor ../shared/data/multi30k: run scripts/get-data.sh " \
                   "multi30k"
+
+// Every problem config_from_json reports for j (none: empty).
+std::vector<std::string> config_problems(const nlohmann::json& j);
+// Whether any of `lines` contains `needle`.
+bool any_contains(const std::vector<std::string>& lines, const std::string& needle);
 
 }  // namespace attn::test
