@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <iostream>
 
 #include "app/benchmark.h"
@@ -38,8 +37,7 @@ void add_bench(CLI::App& app, Globals&, Runner& run) {
   sub->callback([&run, m, o, len, dh, score] {
     const ModelType& type = *find_model_type(m->type);  // a bottleneck ignores --score
     if (type.attention && score->count() == 0) m->attention.score = type.default_score;
-    const auto& fits = find_score(m->attention.score)->decoders;
-    if (type.attention && std::find(fits.begin(), fits.end(), m->type) == fits.end())
+    if (type.attention && !find_score(m->attention.score)->fits(m->type))
       throw CLI::ValidationError("--score", "\"" + m->attention.score + "\" does not fit --model " + m->type);
     run = [m, o, len, dh] {
       if (*len > 0) o->min_len = o->max_len = *len;

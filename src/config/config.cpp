@@ -220,13 +220,10 @@ void cross_check(const Config& c, std::vector<std::string>& p) {
     const ModelType* type = find_model_type(m.type);
     const AttentionScore* score = find_score(a.score);
     if (!type || !type->attention || !score) return;  // unknown names are reported where they are read
-    const auto fits = [](const AttentionScore& s, const std::string& t) {
-      return std::find(s.decoders.begin(), s.decoders.end(), t) != s.decoders.end();
-    };
-    if (!fits(*score, m.type)) {
+    if (!score->fits(m.type)) {
       std::vector<std::string> takes;
       for (const auto& s : attention_scores())
-        if (fits(s, m.type)) takes.push_back(s.name);
+        if (s.fits(m.type)) takes.push_back(s.name);
       p.push_back(at + ".attention.score: the " + m.type + " decoder takes " + quoted_list(takes) + "; \"" + a.score +
                   "\" (" + score->summary + ") is for model.type " + quoted_list(score->decoders));
     }
@@ -555,7 +552,7 @@ ModelConfig compare_model(const Config& c, const CompareModel& m) {
 }
 
 std::string model_summary(const ModelConfig& m) {
-  if (attention_name(m) == "none") return m.type + " (no attention)";
+  if (!attends(m)) return m.type + " (no attention)";
   std::string s = m.type + ", " + m.attention.score + " attention";
   if (m.type == "luong" && m.input_feeding) s += ", input feeding";
   if (m.attention.coverage) s += ", coverage";

@@ -54,9 +54,15 @@ std::vector<std::string> attention_score_names() {
   return n;
 }
 
-std::string attention_name(const ModelConfig& m) {
-  const ModelType* t = find_model_type(m.type);
-  return t && t->attention ? m.attention.score : "none";
+bool AttentionScore::fits(const std::string& model_type) const {
+  return std::find(decoders.begin(), decoders.end(), model_type) != decoders.end();
 }
+
+bool attends(const ModelConfig& m) {
+  const ModelType* t = find_model_type(m.type);
+  return t && t->attention;
+}
+
+std::string attention_name(const ModelConfig& m) { return attends(m) ? m.attention.score : "none"; }
 
 }  // namespace attn

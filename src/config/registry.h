@@ -26,6 +26,7 @@ struct ModelType {
 struct AttentionScore {
   std::string name, summary;
   std::vector<std::string> decoders;  // model types that may use it
+  bool fits(const std::string& model_type) const;
   // A rule over the whole config: "" when it holds, else what is wrong (after
   // "model.attention.", e.g. "score: \"dot\" needs ...").
   std::function<std::string(const ModelConfig&, const DataConfig&)> check;
@@ -46,6 +47,8 @@ const std::vector<AttentionScore>& attention_scores();
 // Adds (or, by name, replaces) a score; true, so a file can register at
 // static initialisation.
 bool register_score(AttentionScore score);
+// Whether the model's type attends (false: the bottleneck, or an unknown type).
+bool attends(const ModelConfig& m);
 // "none" for a model without attention, else its score: for logs and reports.
 std::string attention_name(const ModelConfig& m);
 

@@ -20,7 +20,7 @@ double forward_flops(const ModelConfig& m, int64_t tgt_vocab, int64_t src_len, i
   const double R = m.readout > 0 ? m.readout : m.emb, Rw = m.maxout ? 2 * R : R;
   double f = 0;
   for (int l = 0; l < m.enc_layers; ++l) f += 2 * gru(S, l == 0 ? E : K, H);  // both directions
-  if (attention_name(m) == "none") {
+  if (!attends(m)) {
     f += gemm(1, K, D) + gemm(1, D, D);                        // summary, initial state
     f += gru(T, E + D, D) + gemm(T, D + E + D, Rw) + gemm(T, R, V);  // cell, readout, output
     return f;

@@ -46,7 +46,7 @@ int64_t Seq2SeqImpl::parameter_count() const {
 }
 
 int64_t Seq2SeqImpl::max_source_tokens() const {
-  if (attention_name(config) == "none") return 0;
+  if (!attends(config)) return 0;
   const AttentionScore* s = find_score(config.attention.score);
   return s && s->max_source_tokens ? s->max_source_tokens(config.attention) : 0;
 }

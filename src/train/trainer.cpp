@@ -172,7 +172,6 @@ class Loop {
   }
   void prepare_run_dir();  // refuse or clear earlier checkpoints (not --resume)
   std::string saved_so_far() const;  // what is on disk, for messages after a failure
-  std::string ckpt(const std::string& name) const { return dir_.checkpoint(name); }
 
   Config c_;
   TrainOptions o_;
@@ -257,7 +256,7 @@ void Loop::keep_best(double value) {
   bool enters = static_cast<int>(best.size()) < keep ||
                 metric_better(c_.train.metric, value, best.back()["metric"].get<double>());
   if (!enters) return;
-  std::string path = ckpt("best-step" + std::to_string(s_.step) + ".ckpt");
+  std::string path = dir_.checkpoint("best-step" + std::to_string(s_.step) + ".ckpt");
   json entry = {{"metric", value}, {"step", s_.step}, {"path", path}};
   size_t pos = 0;
   while (pos < best.size() && !metric_better(c_.train.metric, value, best[pos]["metric"].get<double>())) ++pos;
@@ -277,7 +276,7 @@ void Loop::keep_best(double value) {
   if (pos == 0) {
     // best.ckpt: the top one, replaced atomically. A hard link costs no disk
     // space (copying needs as much again); where links are refused, copy.
-    std::string tmp = ckpt("best.ckpt.tmp");
+    std::string tmp = dir_.checkpoint("best.ckpt.tmp");
     std::error_code ec;
     fs::remove(tmp, ec);
     fs::create_hard_link(path, tmp, ec);
@@ -457,7 +456,7 @@ bool Loop::setup() {
 
   result_.parameters = model_->parameter_count();
   spdlog::info("model {} ({} attention): {} parameters; vocab {} src / {} tgt; {} train, {} valid pairs{}",
-               c_.model.type, attention_name(c_.model) == "none" ? "no" : c_.model.attention.score, result_.parameters,
+               c_.model.type, attends(c_.model) ? c_.model.attention.score : "no", result_.parameters,
                text_.src_vocab.size(), text_.tgt_vocab.size(), train_.size(), valid_.size(),
                world_ > 1 ? fmt::format("; rank {} of {}", rank_, world_) : "");
 
