@@ -9,6 +9,7 @@
 #include "model/bahdanau_decoder.h"
 #include "model/loss.h"
 #include "model/seq2seq.h"
+#include "ops/kernels.h"
 #include "search/search.h"
 #include "test_util.h"
 
@@ -185,6 +186,65 @@ TEST(Seq2SeqLoss, RealPositionsOnlyEqualsLossOverAllLogits) {
     EXPECT_EQ(attention.defined(), full.attention.defined());
     if (attention.defined()) EXPECT_TRUE(torch::allclose(attention, full.attention));
     for (size_t i = 0; i < ga.size(); ++i) EXPECT_TRUE(torch::allclose(ga[i], gc[i], 1e-5, 1e-6)) << i;
+  }
+}
+
+// The fused CPU kernels and their ATen reference (ops/kernels.h, chosen in
+// one place) compute the same model: the loss, every gradient, and the beam
+// search's translations and scores, for every decoder and score (and
+// coverage, whose score runs through the additive kernel too).
+TEST(Kernels, FusedAndAtenReferenceGiveTheSameModel) {
+  struct Result {
+    double loss;
+    std::vector<Tensor> grads;
+    std::vector<std::vector<Hypothesis>> hyps;
+  };
+  Batch b = make_batch(examples(), {0, 1});
+  auto run = [&](Seq2Seq& m) {
+    Result r;
+    m->train();  // dropout 0: deterministic, but the training paths
+    LossOutput l = m->loss(b, 0.1, 0.3);
+    l.loss.backward();
+    r.loss = l.loss.item<double>();
+    for (auto& p : m->parameters()) {
+      r.grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      p.mutable_grad() = Tensor();
+    }
+    m->eval();
+    SearchOptions o;
+    o.beam = 3;
+    o.nbest = 3;
+    r.hyps = search(*m, b, o);
+    return r;
+  };
+  auto variants = kVariants;
+  variants.push_back({"bahdanau", "additive+coverage", false});
+  for (const auto& v : variants) {
+    SCOPED_TRACE(v.type + "/" + v.score);
+    bool coverage = v.score == "additive+coverage";
+    auto make = [&] {
+      torch::manual_seed(8);
+      auto cfg = small(v.type, coverage ? "additive" : v.score);
+      cfg.input_feeding = v.feeding;
+      cfg.attention.coverage = coverage;
+      return Seq2Seq(cfg, 12, 12);
+    };
+    Seq2Seq fm = make(), am = make();
+    Result fused = run(fm), aten;
+    {
+      ScopedKernels reference(Kernels::aten);
+      aten = run(am);
+    }
+    EXPECT_NEAR(fused.loss, aten.loss, 1e-5);
+    for (size_t i = 0; i < fused.grads.size(); ++i)
+      EXPECT_TRUE(torch::allclose(fused.grads[i], aten.grads[i], 1e-4, 1e-5)) << "parameter " << i;
+    for (size_t s = 0; s < fused.hyps.size(); ++s) {
+      ASSERT_EQ(fused.hyps[s].size(), aten.hyps[s].size());
+      for (size_t h = 0; h < fused.hyps[s].size(); ++h) {
+        EXPECT_EQ(fused.hyps[s][h].tokens, aten.hyps[s][h].tokens) << "sentence " << s << " hypothesis " << h;
+        EXPECT_NEAR(fused.hyps[s][h].score, aten.hyps[s][h].score, 1e-4);
+      }
+    }
   }
 }
 

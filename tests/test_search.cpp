@@ -43,6 +43,9 @@ class ScriptedDecoder : public DecoderImpl {
     Tensor att = mem.attention.mask.to(torch::kFloat);
     return {logits, att / att.sum(1, true)};
   }
+  DecoderOutput features(const EncoderOutput&, const Tensor&) override {
+    TORCH_CHECK(false, "a search-only test decoder");
+  }
 };
 
 // A decoder whose next-token distribution depends only on the previous
@@ -61,6 +64,9 @@ class BigramDecoder : public DecoderImpl {
     return {logp_.index_select(0, y), Tensor()};
   }
   bool has_attention() const override { return false; }
+  DecoderOutput features(const EncoderOutput&, const Tensor&) override {
+    TORCH_CHECK(false, "a search-only test decoder");
+  }
 
  private:
   Tensor logp_;

@@ -14,6 +14,7 @@
 #include "model/flops.h"
 #include "model/loss.h"
 #include "model/seq2seq.h"
+#include "ops/kernels.h"
 #include "search/search.h"
 
 namespace attn {
@@ -120,6 +121,7 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
             {"ms_per_batch_median", median},
             {"repeats", o.repeats},
             {"threads", at::get_num_threads()},
+            {"kernels", kernels_name()},
             {"peak_rss_mib", peak_rss_mib()},
             {"rss_after_10pct_mib", rss_early},
             {"rss_end_mib", current_rss_mib()}};

@@ -7,6 +7,7 @@
 
 #include "blas/blas_probe.h"
 #include "cli/common.h"
+#include "ops/kernels.h"
 
 namespace attn::cli {
 
@@ -51,6 +52,7 @@ void add_info(CLI::App& app, Globals& g, Runner& run) {
                   {"cpu", b::cpu_model()},
                   {"threads", at::get_num_threads()},
                   {"interop_threads", at::get_num_interop_threads()},
+                  {"kernels", kernels_name()},
                   {"blas", b::to_json(in_use)},
                   {"openblas_coretype_env", coretype ? coretype : ""},
                   {"shapes", json::array()}};
@@ -64,6 +66,7 @@ void add_info(CLI::App& app, Globals& g, Runner& run) {
       std::printf("cpu %s\n", b::cpu_model().c_str());
       std::printf("threads %d (intra-op, --threads), %d (inter-op)\n", at::get_num_threads(),
                   at::get_num_interop_threads());
+      std::printf("kernels %s (ATTN_KERNELS=aten: the ATen reference)\n", kernels_name());
       std::printf("blas %s\n     %s%s%s\n", lib.empty() ? "none mapped" : lib.c_str(), in_use.name.c_str(),
                   in_use.core.empty() ? "" : (", core " + in_use.core).c_str(),
                   coretype ? (" (OPENBLAS_CORETYPE=" + std::string(coretype) + " is set)").c_str() : "");

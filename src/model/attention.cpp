@@ -5,6 +5,7 @@
 #include "config/registry.h"
 #include "model/flops.h"
 #include "ops/attention_kernels.h"
+#include "ops/kernels.h"
 #include "ops/row_linear.h"
 
 namespace attn {
@@ -13,25 +14,17 @@ namespace nn = torch::nn;
 using torch::Tensor;
 
 namespace {
-// One query per sentence (a decoder step): bmm would be B tiny GEMMs, which
-// BLAS handles poorly; the fused row kernels do better. Other shapes: bmm.
-bool one_query_rows(const Tensor& a, const Tensor& b, const Tensor& rows = {}) {
-  return a.size(1) == 1 && batched_rows_supported(a, b, rows);
-}
-
+// q^T k for the dot-product family (the kernels where they apply, else bmm).
 Tensor scores_by_dot(const Tensor& q, const AttentionMemory& mem) {
-  const Tensor& k = mem.proj_keys;
-  if (one_query_rows(q, k, mem.rows)) return dot_scores(q, k, mem.keys_sink, mem.rows);
-  return torch::bmm(q, mem.row_keys().transpose(1, 2));  // [B, T, S]
+  return dot_scores(q, mem.proj_keys, mem.keys_sink, mem.rows);
 }
-
 }  // namespace
 
 Tensor select_rows(const Tensor& t, const Tensor& idx) { return t.defined() ? t.index_select(0, idx) : t; }
 
 AttentionMemory AttentionImpl::memory(const Tensor& values, const Tensor& mask, const Tensor& src_len) {
   AttentionMemory m{values, project_keys(values), mask, src_len, mask.logical_not().unsqueeze(1)};
-  bool kernels = batched_rows_supported(values, values);
+  bool kernels = fused_kernels_for({&values});
   // Sinks only pay off when the per-step kernels run and gradients flow.
   if (torch::GradMode::is_enabled() && kernels) {
     if (values.requires_grad()) std::tie(m.values, m.values_sink) = gradient_sink(m.values);
@@ -54,7 +47,6 @@ AttentionMemory AttentionMemory::index_select(const Tensor& idx) const {
   return m;
 }
 
-Tensor AttentionMemory::row_values() const { return rows.defined() ? values.index_select(0, rows) : values; }
 Tensor AttentionMemory::row_keys() const { return rows.defined() ? proj_keys.index_select(0, rows) : proj_keys; }
 
 AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemory& mem, const Tensor& positions,
@@ -68,9 +60,7 @@ AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemor
   scores = scores.masked_fill(padding, -std::numeric_limits<double>::infinity());
   Tensor weights = torch::softmax(scores, -1);
   Tensor used = dropout_ > 0 && is_training() ? torch::dropout(weights, dropout_, true) : weights;
-  Tensor context = one_query_rows(used, mem.values, mem.rows)
-                       ? attention_context(used, mem.values, mem.values_sink, mem.rows)
-                       : torch::bmm(used, mem.row_values());  // [B, T, S] x [B, S, K]
+  Tensor context = attention_context(used, mem.values, mem.values_sink, mem.rows);  // [B, T, S] x [B, S, K]
   return {context, weights};
 }
 
@@ -89,15 +79,11 @@ Tensor AdditiveAttentionImpl::project_keys(const Tensor& values) { return key_la
 
 Tensor AdditiveAttentionImpl::score(const Tensor& query, const AttentionMemory& mem, const Tensor& coverage) {
   Tensor wq = apply_linear(query_layer, query);  // [B, T, A]
-  bool with_coverage = coverage_layer && coverage.defined();
   Tensor v_flat = v->weight.view({-1});
-  if (!with_coverage && additive_scores_supported(wq, mem.proj_keys, v_flat, mem.rows))
-    return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink, mem.rows);  // fused CPU kernel, one pass
-  Tensor q = wq.unsqueeze(2);              // [B, T, 1, A]
-  Tensor k = mem.row_keys().unsqueeze(1);  // [B, 1, S, A]
-  Tensor pre = q + k;                      // [B, T, S, A]
-  if (with_coverage) pre = pre + coverage_layer(coverage.unsqueeze(-1)).unsqueeze(1);
-  return v(torch::tanh(pre)).squeeze(-1);  // [B, T, S]
+  if (!coverage_layer || !coverage.defined()) return additive_scores(wq, mem.proj_keys, v_flat, mem.keys_sink, mem.rows);
+  // Coverage (Tu et al. 2016) adds V beta_j to U h_j: the same score over keys that change per step.
+  Tensor keys = mem.row_keys() + coverage_layer(coverage.unsqueeze(-1));  // [B, S, A]
+  return additive_scores(wq, keys, v_flat);
 }
 
 // --- dot / general ----------------------------------------------------------

@@ -33,8 +33,7 @@ struct AttentionMemory {
   bool by_rows = false;
   torch::Tensor rows;  // [A] long, or undefined: row a is row a
   AttentionMemory index_select(const torch::Tensor& idx) const;
-  // values / proj_keys with one row per batch row (copied if rows is defined).
-  torch::Tensor row_values() const;
+  // proj_keys with one row per batch row (copied if rows is defined).
   torch::Tensor row_keys() const;
 };
 
@@ -69,10 +68,10 @@ class AttentionImpl : public torch::nn::Module {
   }
   // Whether prior() reads the step positions (so decoders can skip making them).
   virtual bool uses_positions() const { return false; }
-  // Whether one-query steps read values and keys only through the fused
-  // kernels, so decoding may map rows instead of copying memory (by_rows).
-  // Off unless a score says so: a score reading mem.proj_keys with ATen ops
-  // needs the copied rows.
+  // Whether score() reads keys only through the ops of
+  // ops/attention_kernels.h (or row_keys()), which follow row maps, so
+  // decoding may map rows instead of copying memory (by_rows). Off unless a
+  // score says so: one reading mem.proj_keys directly needs copied rows.
   virtual bool fused_steps() const { return false; }
 
  protected:
@@ -87,7 +86,7 @@ class AdditiveAttentionImpl : public AttentionImpl {
                         double dropout);
   torch::Tensor project_keys(const torch::Tensor& values) override;
   torch::Tensor score(const torch::Tensor& query, const AttentionMemory& mem, const torch::Tensor& coverage) override;
-  bool fused_steps() const override { return !coverage_layer; }  // coverage scores with ATen ops
+  bool fused_steps() const override { return true; }
 
   torch::nn::Linear query_layer{nullptr}, key_layer{nullptr}, v{nullptr}, coverage_layer{nullptr};
 };

@@ -6,29 +6,25 @@
 //   p(y_i) = softmax(W_o g([s_i; E y_{i-1}; c_i]))   (deep output, g = tanh or maxout)
 #pragma once
 #include "config/config.h"
-#include "model/decoder.h"
+#include "model/recurrent_decoder.h"
 
 namespace attn {
 
-class BahdanauDecoderImpl : public DecoderImpl {
+class BahdanauDecoderImpl : public RecurrentDecoderImpl {
  public:
   // shared: the encoder's embedding when tie_embeddings is "all", else nullptr.
   BahdanauDecoderImpl(const ModelConfig& c, int64_t vocab, const torch::nn::Embedding& shared = nullptr);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
-  StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
-  DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
-  torch::Tensor project(const torch::Tensor& f) override { return out(f); }
 
-  torch::nn::Linear init{nullptr}, readout{nullptr};
-  torch::nn::GRUCell cell{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  torch::nn::Linear init{nullptr}, readout_layer{nullptr};
   std::shared_ptr<AttentionImpl> attention;
   bool maxout, coverage;
 
- private:
-  // Attention from the previous state (and coverage, step count);
-  // returns (context, weights). The GRU update is the caller's.
-  std::pair<torch::Tensor, torch::Tensor> attend(const DecoderMemory& mem, DecoderState& state);
+ protected:
+  bool feeds_back() const override { return true; }
+  // c_i from attending with s_{i-1} (and the coverage so far).
+  torch::Tensor cell_input(const DecoderMemory& mem, DecoderState& st, Steps& steps) override;
+  torch::Tensor readout(const Steps& steps, const torch::Tensor& embs, const DecoderState& st) override;
 };
 
 }  // namespace attn

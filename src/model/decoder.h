@@ -1,15 +1,12 @@
-// The decoder step interface that training, greedy and beam search share
-// (after Marian): start() from the encoder, step() one token, and a
-// teacher-forced forward() that may batch what does not depend on the
-// previous step.
+// The decoder interface that training, greedy and beam search share (after
+// Marian): start() from the encoder, step() one token, and teacher-forced
+// features() / forward(). The model's decoders derive both from one step
+// definition (model/recurrent_decoder.h); search sees only this seam.
 #pragma once
 #include <torch/torch.h>
 
-#include <vector>
-
 #include "model/attention.h"
 #include "model/encoder.h"
-#include "ops/step_linear.h"
 
 namespace attn {
 
@@ -45,9 +42,8 @@ class DecoderImpl : public torch::nn::Module {
   virtual StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) = 0;
   // Teacher forcing, tgt_in [B, T]: everything up to the output layer, which
   // the loss then runs on real target positions only (what comes out at
-  // padded positions is unspecified). Default: step() T times,
-  // features = logits, project = identity.
-  virtual DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in);
+  // padded positions is unspecified).
+  virtual DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) = 0;
   virtual torch::Tensor project(const torch::Tensor& features) { return features; }
   // Teacher-forced logits [B, T, V]: project(features(...)).
   DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in);
@@ -66,26 +62,7 @@ class DecoderImpl : public torch::nn::Module {
   torch::nn::Linear make_output(int64_t in, int64_t vocab, bool tied);
 };
 
-// Teacher forcing of a GRU cell whose input is [E y_t; x_t]: the embedding
-// half of W_ih [E y; x] + b_ih does not depend on the recurrence, so it is one
-// GEMM over all steps; the x half and W_hh h run per step with their weight
-// gradients deferred to one GEMM each (StepLinear).
-class TeacherForcedCell {
- public:
-  // embs [B, T, E]: the target embeddings of all steps.
-  TeacherForcedCell(const torch::nn::GRUCell& cell, const torch::Tensor& embs);
-  // The hidden state after step t, from x [B, X] and the previous state h [B, D].
-  torch::Tensor step(int64_t t, const torch::Tensor& x, const torch::Tensor& h) const;
-
- private:
-  std::vector<torch::Tensor> from_emb_;  // per step [B, 3D]; unbind once: select() per step zero-fills in backward
-  StepLinear from_x_, from_state_;
-  torch::Tensor bias_hh_;
-};
-
-// Shared pieces.
-torch::Tensor deep_output(const torch::Tensor& t, bool maxout);  // maxout(pool 2) or tanh
-// One step of the cell on input x [B, I]: gru_step (fused when decoding).
-torch::Tensor cell_step(const torch::nn::GRUCell& cell, const torch::Tensor& x, const torch::Tensor& h);
+// maxout (pool 2) or tanh over the last dimension: the deep output of Bahdanau et al.
+torch::Tensor deep_output(const torch::Tensor& t, bool maxout);
 
 }  // namespace attn

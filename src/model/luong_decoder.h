@@ -5,29 +5,26 @@
 // over the whole target and attends for all steps in one batched call.
 #pragma once
 #include "config/config.h"
-#include "model/decoder.h"
+#include "model/recurrent_decoder.h"
 
 namespace attn {
 
-class LuongDecoderImpl : public DecoderImpl {
+class LuongDecoderImpl : public RecurrentDecoderImpl {
  public:
   // shared: the encoder's embedding when tie_embeddings is "all", else nullptr.
   LuongDecoderImpl(const ModelConfig& c, int64_t vocab, const torch::nn::Embedding& shared = nullptr);
   std::pair<DecoderMemory, DecoderState> start(const EncoderOutput& enc) override;
-  StepOutput step(const DecoderMemory& mem, DecoderState& state, const torch::Tensor& y_prev) override;
-  DecoderOutput features(const EncoderOutput& enc, const torch::Tensor& tgt_in) override;
-  torch::Tensor project(const torch::Tensor& f) override { return out(f); }
 
   torch::nn::Linear bridge{nullptr}, combine{nullptr};
-  torch::nn::GRUCell cell{nullptr};
-  torch::nn::Dropout drop{nullptr};
   std::shared_ptr<AttentionImpl> attention;
   bool input_feeding;
 
- private:
-  // Attend with queries [B, T, D]; returns (h~ [B, T, D], weights [B, T, S]).
-  std::pair<torch::Tensor, torch::Tensor> attend(const DecoderMemory& mem, const torch::Tensor& h,
-                                                 const torch::Tensor& positions);
+ protected:
+  bool feeds_back() const override { return input_feeding; }
+  torch::Tensor cell_input(const DecoderMemory& mem, DecoderState& st, Steps& steps) override;  // h~_{t-1}
+  // Attention with h_t and the attentional state h~_t, for one step or all.
+  void after_cell(const DecoderMemory& mem, DecoderState& st, const torch::Tensor& h, Steps& steps) override;
+  torch::Tensor readout(const Steps& steps, const torch::Tensor& embs, const DecoderState& st) override;
 };
 
 }  // namespace attn

@@ -1,5 +1,7 @@
 #include "ops/attention_kernels.h"
 
+#include "ops/kernels.h"
+
 #include <ATen/Parallel.h>
 
 #include <cmath>
@@ -8,6 +10,7 @@
 #include <type_traits>
 
 #include "ops/kernel_math.h"
+#include "ops/kernels.h"
 
 namespace attn {
 
@@ -372,9 +375,14 @@ bool direct(const Tensor& rows, const Tensor& into) {
 }
 }  // namespace
 
+// The ATen formulations: any device and type, row maps by index_select.
+namespace {
+Tensor by_rows(const Tensor& x, const Tensor& rows) { return rows.defined() ? x.index_select(0, rows) : x; }
+}  // namespace
+
 Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& k_sink, const Tensor& rows) {
-  TORCH_CHECK(additive_scores_supported(q, k, v, rows), "additive_scores: unsupported inputs ", q.sizes(), " ",
-              k.sizes(), " ", v.sizes());
+  if (!fused_kernels_for({&q, &k, &v}) || !additive_scores_supported(q, k, v, rows))
+    return torch::tanh(q.unsqueeze(2) + by_rows(k, rows).unsqueeze(1)).matmul(v);  // [B, T, S, A] . v
   check_sink(k_sink, k);
   if (direct(rows, k))
     return by_type(q, [&](auto zero) {
@@ -383,9 +391,13 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v, const 
   return AdditiveScoreFunction::apply(q, k, v, Sink{k_sink});
 }
 
+// The dot and context kernels pay off for one query per sentence (a decoder
+// step), where bmm would be B tiny GEMMs; for more, bmm.
 Tensor dot_scores(const Tensor& q, const Tensor& k, const Tensor& k_sink, const Tensor& rows) {
-  TORCH_CHECK(batched_rows_supported(q, k, rows) && q.size(2) == k.size(2), "dot_scores: unsupported inputs ",
-              q.sizes(), " ", k.sizes());
+  TORCH_CHECK(q.dim() == 3 && k.dim() == 3 && q.size(2) == k.size(2), "dot_scores: sizes ", q.sizes(), " and ",
+              k.sizes());
+  if (!fused_kernels_for({&q, &k}) || q.size(1) != 1 || !batched_rows_supported(q, k, rows))
+    return torch::bmm(q, by_rows(k, rows).transpose(1, 2));
   check_sink(k_sink, k);
   if (direct(rows, k))
     return by_type(q, [&](auto zero) {
@@ -395,8 +407,10 @@ Tensor dot_scores(const Tensor& q, const Tensor& k, const Tensor& k_sink, const 
 }
 
 Tensor attention_context(const Tensor& w, const Tensor& x, const Tensor& x_sink, const Tensor& rows) {
-  TORCH_CHECK(batched_rows_supported(w, x, rows) && w.size(2) == x.size(1), "attention_context: unsupported inputs ",
-              w.sizes(), " ", x.sizes());
+  TORCH_CHECK(w.dim() == 3 && x.dim() == 3 && w.size(2) == x.size(1), "attention_context: sizes ", w.sizes(),
+              " and ", x.sizes());
+  if (!fused_kernels_for({&w, &x}) || w.size(1) != 1 || !batched_rows_supported(w, x, rows))
+    return torch::bmm(w, by_rows(x, rows));
   check_sink(x_sink, x);
   if (direct(rows, x))
     return by_type(w, [&](auto zero) {

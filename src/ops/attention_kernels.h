@@ -10,8 +10,9 @@
 // (|error| < 1e-6) and recomputes it in backward instead of storing
 // [B,T,S,A]; positions with weight or gradient exactly 0 (padding, after
 // the -inf mask) are skipped where that is exact.
-// Callers check *_supported() (CPU, float or double) and otherwise use the
-// ATen formulation, which runs on any device.
+// Each call runs its kernel where it applies (ops/kernels.h: the process's
+// choice, CPU, float or double; one query per sentence for dot and context)
+// and otherwise the ATen formulation, which runs on any device.
 //
 // Gradient sinks: in training every step reads the same encoder-side k / x,
 // and autograd would sum one fresh [B, S, D] gradient per step into them.
@@ -41,6 +42,7 @@ torch::Tensor attention_context(const torch::Tensor& w, const torch::Tensor& x, 
 // buffer of x's shape to pass to the kernels along with x'.
 std::pair<torch::Tensor, torch::Tensor> gradient_sink(const torch::Tensor& x);
 
+// Whether the kernels take these inputs (shapes, types, device).
 bool additive_scores_supported(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const torch::Tensor& rows = {});
 // For dot_scores(a, b) and attention_context(a, b): [B, *, *] x [B, *, *].

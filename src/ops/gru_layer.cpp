@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "ops/kernel_math.h"
+#include "ops/kernels.h"
 #include "ops/row_linear.h"
 
 namespace attn {
@@ -233,11 +234,7 @@ class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
 };
 
 bool fused_supported(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh) {
-  auto type = x.scalar_type();
-  if (!x.device().is_cpu() || (type != torch::kFloat && type != torch::kDouble)) return false;
-  for (const Tensor* t : {&h0, &w_ih, &w_hh})
-    if (!t->device().is_cpu() || t->scalar_type() != type) return false;
-  return true;
+  return fused_kernels_for({&x, &h0, &w_ih, &w_hh});
 }
 
 }  // namespace

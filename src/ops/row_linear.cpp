@@ -1,6 +1,7 @@
 #include "ops/row_linear.h"
 
 #include "ops/kernel_math.h"
+#include "ops/kernels.h"
 
 namespace attn {
 
@@ -39,13 +40,11 @@ bool unit_inner(const Tensor& t) { return t.stride(t.dim() - 1) == 1; }
 }  // namespace
 
 bool row_linear_fused(const Tensor& x, const Tensor& w, const Tensor& base) {
-  auto type = x.scalar_type();
-  if (torch::GradMode::is_enabled() || !x.is_cpu() || !w.is_cpu() || (type != torch::kFloat && type != torch::kDouble))
-    return false;
-  if (x.dim() != 2 || w.dim() != 2 || x.size(0) > kRowLinearMaxRows || w.scalar_type() != type) return false;
+  if (torch::GradMode::is_enabled() || !fused_kernels_for({&x, &w, &base})) return false;
+  if (x.dim() != 2 || w.dim() != 2 || x.size(0) > kRowLinearMaxRows) return false;
   if (!unit_inner(x) || !unit_inner(w) || x.size(1) != w.size(1)) return false;
   if (!base.defined()) return true;
-  if (!base.is_cpu() || base.scalar_type() != type || !unit_inner(base)) return false;
+  if (!unit_inner(base)) return false;
   if (base.dim() == 1) return base.size(0) == w.size(0);
   return base.dim() == 2 && base.size(0) == x.size(0) && base.size(1) == w.size(0);
 }

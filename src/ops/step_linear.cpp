@@ -1,5 +1,8 @@
 #include "ops/step_linear.h"
 
+#include "ops/kernels.h"
+#include "ops/row_linear.h"
+
 namespace attn {
 
 using torch::Tensor;
@@ -65,13 +68,13 @@ class WeightGateFunction : public torch::autograd::Function<WeightGateFunction> 
 }  // namespace
 
 StepLinear::StepLinear(const Tensor& weight) : weight_(weight), zero_(torch::zeros({}, weight.options())) {
-  deferred_ = torch::GradMode::is_enabled() && weight.requires_grad();
+  deferred_ = torch::GradMode::is_enabled() && weight.requires_grad() && kernels() == Kernels::fused;
   if (deferred_) weight_ = WeightGateFunction::apply(weight, StepLists{xs_, dys_});
 }
 
 Tensor StepLinear::operator()(const Tensor& x, const Tensor& base) const {
   if (!base.defined()) return (*this)(x, zero_);  // no bias
-  if (!deferred_) return torch::addmm(base, x, weight_.t());
+  if (!deferred_) return row_linear(x, weight_, base);  // a plain addmm, or the one-row loop when decoding
   return StepLinearFunction::apply(x, weight_, base, StepLists{xs_, dys_});
 }
 
