@@ -4,7 +4,10 @@
 # score it (sacreBLEU-style BLEU, chrF, per-length BLEU, attention entropy,
 # attention.html for 20 sentences). The corpus is read from data/multi30k
 # (scripts/get-data.sh multi30k puts it there first if it is missing).
-#   scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble|lengths] [--minutes N] [--eval-only]
+#   scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble|lengths] [--minutes N] [--set KEY=VALUE]...
+#                       [--run DIR] [--eval-only]
+# --set changes the config for an ablation (passed to attn train); --run puts
+# the run somewhere other than runs/multi30k_MODEL so it keeps the baseline's;
 # --eval-only scores the checkpoint of an earlier run again (no training).
 # ensemble: two models of configs/multi30k_de_en_ensemble.json train side by
 # side (one per core, seeds 1 and 2) for the same wall time; each one's best
@@ -20,14 +23,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=bahdanau
-MINUTES=""
+SET=()
+RUN=""
 EVAL_ONLY=0
+USAGE="usage: scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble|lengths] [--minutes N] [--set KEY=VALUE]... [--run DIR] [--eval-only]"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --minutes) MINUTES=$2; shift 2 ;;
+    --minutes) SET+=(--set "train.max_minutes=$2"); shift 2 ;;
+    --set) SET+=(--set "$2"); shift 2 ;;
+    --run) RUN=$2; shift 2 ;;
     --eval-only) EVAL_ONLY=1; shift ;;
     bahdanau|luong|bottleneck|ensemble|lengths) MODEL=$1; shift ;;
-    *) echo "usage: scripts/multi30k.sh [bahdanau|luong|bottleneck|ensemble|lengths] [--minutes N] [--eval-only]" >&2; exit 2 ;;
+    *) echo "$USAGE" >&2; exit 2 ;;
   esac
 done
 DATA=data/multi30k
@@ -35,9 +42,7 @@ scripts/get-data.sh multi30k
 scripts/setup.sh
 scripts/build.sh >/dev/null
 CONFIG=configs/multi30k_de_en_$MODEL.json
-RUN=runs/multi30k_$MODEL
-SET=()
-[ -n "$MINUTES" ] && SET=(--set "train.max_minutes=$MINUTES")
+[ -n "$RUN" ] || RUN=runs/multi30k_$MODEL
 A=./build/attn
 # Two trainings side by side, one per core; the second segments with the
 # first one's sentencepiece model (token ids must agree across runs).
@@ -57,7 +62,6 @@ side_by_side() {  # CONFIG1 RUN1 SEED1 CONFIG2 RUN2 SEED2, then --set arguments 
   wait $p2
 }
 if [ "$MODEL" = lengths ]; then
-  RUN=runs/multi30k_lengths
   if [ $EVAL_ONLY = 0 ]; then
     side_by_side configs/multi30k_de_en_ensemble.json "$RUN/bahdanau" 1 \
                  configs/multi30k_de_en_bottleneck_tied.json "$RUN/bottleneck" 1 "${SET[@]}"
