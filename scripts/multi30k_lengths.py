@@ -13,11 +13,9 @@ import argparse
 import concurrent.futures
 import json
 import os
-import subprocess
 import sys
 
-A = "./build/attn"
-TEST = ("data/multi30k/test_2016_flickr.de.gz", "data/multi30k/test_2016_flickr.en.gz")
+from multi30k_common import TEST, evaluate, machine, slug
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
@@ -34,18 +32,12 @@ for m in args.models:
 os.makedirs(args.out, exist_ok=True)
 
 
-def evaluate(name, ckpt):
-    out = os.path.join(args.out, "".join(c if c.isalnum() else "_" for c in name))
-    cmd = [A, "--threads", "1", "--log-level", "warn", "evaluate", "--json", "--checkpoint", ckpt, "--src", TEST[0],
-           "--ref", TEST[1], "--beam", str(args.beam), "--length-penalty", str(args.alpha), "--out", out]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
-    return json.loads(p.stdout)
+def translate(name, ckpt):
+    return evaluate([ckpt], TEST, args.beam, args.alpha, os.path.join(args.out, slug(name)))
 
 
 with concurrent.futures.ThreadPoolExecutor(2) as pool:  # one decoding process per core
-    metrics = dict(zip([n for n, _ in models], pool.map(lambda m: evaluate(*m), models)))
+    metrics = dict(zip([n for n, _ in models], pool.map(lambda m: translate(*m), models)))
 
 buckets = [b["src_len"] for b in metrics[models[0][0]]["by_source_length"]]
 rows = []
@@ -56,7 +48,7 @@ for b in buckets:
         row["sentences"] = cell["sentences"]
         row[name] = round(cell["bleu"], 2)
     rows.append(row)
-result = {"beam": args.beam, "length_penalty": args.alpha, "checkpoints": dict(models),
+result = {"machine": machine(), "beam": args.beam, "length_penalty": args.alpha, "checkpoints": dict(models),
           "bleu": {n: round(metrics[n]["bleu"], 2) for n, _ in models}, "by_source_length": rows}
 json.dump(result, open(os.path.join(args.out, "lengths.json"), "w"), indent=2)
 

@@ -10,14 +10,11 @@ choice (and greedily). Writes RUN/results.json and prints the table rows.
 import concurrent.futures
 import json
 import os
-import subprocess
 import sys
 
+from multi30k_common import TEST, VAL, evaluate, machine, slug
+
 RUN = sys.argv[1]
-A = "./build/attn"
-DATA = "data/multi30k"
-VAL = (f"{DATA}/val.de.gz", f"{DATA}/val.en.gz")
-TEST = (f"{DATA}/test_2016_flickr.de.gz", f"{DATA}/test_2016_flickr.en.gz")
 VARIANTS = {
     "seed 1": [f"{RUN}/seed1/checkpoints/best.ckpt"],
     "seed 2": [f"{RUN}/seed2/checkpoints/best.ckpt"],
@@ -35,24 +32,15 @@ if os.environ.get("SELECT_GRID"):
     GRID = [(int(b), float(a)) for b, a in (x.split(":") for x in os.environ["SELECT_GRID"].split(","))]
 
 
-def evaluate(checkpoints, data, beam, alpha, out):
-    cmd = [A, "--threads", "1", "--log-level", "warn", "evaluate", "--json", "--checkpoint", *checkpoints,
-           "--src", data[0], "--ref", data[1], "--beam", str(beam), "--length-penalty", str(alpha), "--out", out]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr}")
-    m = json.loads(p.stdout)
+def scored(checkpoints, data, beam, alpha, out):
+    m = evaluate(checkpoints, data, beam, alpha, out)
     return {"beam": beam, "length_penalty": alpha, "bleu": round(m["bleu"], 2), "chrf": round(m["chrf"], 2),
             "bleu_line": m["bleu_line"], "seconds": round(m["decode_seconds"], 1)}
 
 
-def slug(name):
-    return "".join(c if c.isalnum() else "_" for c in name)
-
-
 # Two decoding processes at a time: one per core.
 pool = concurrent.futures.ThreadPoolExecutor(2)
-val_jobs = {(name, b, a): pool.submit(evaluate, cks, VAL, b, a, f"{RUN}/select/{slug(name)}_val_b{b}_lp{a}")
+val_jobs = {(name, b, a): pool.submit(scored, cks, VAL, b, a, f"{RUN}/select/{slug(name)}_val_b{b}_lp{a}")
             for name, cks in VARIANTS.items() for b, a in GRID}
 val = {k: f.result() for k, f in val_jobs.items()}
 chosen = {}
@@ -62,22 +50,20 @@ for name in VARIANTS:
 test_jobs = {}
 for name, cks in VARIANTS.items():
     c = chosen[name]
-    test_jobs[(name, "chosen")] = pool.submit(evaluate, cks, TEST, c["beam"], c["length_penalty"],
+    test_jobs[(name, "chosen")] = pool.submit(scored, cks, TEST, c["beam"], c["length_penalty"],
                                               f"{RUN}/select/{slug(name)}_test")
-    test_jobs[(name, "greedy")] = pool.submit(evaluate, cks, TEST, 1, 0.0, f"{RUN}/select/{slug(name)}_test_greedy")
+    test_jobs[(name, "greedy")] = pool.submit(scored, cks, TEST, 1, 0.0, f"{RUN}/select/{slug(name)}_test_greedy")
 test = {k: f.result() for k, f in test_jobs.items()}
 
-info = json.loads(subprocess.run([A, "--threads", "1", "info", "--json", "--quick"], capture_output=True,
-                                 text=True).stdout)
 training = {}
 for s in (1, 2):
     summary = json.load(open(f"{RUN}/seed{s}/summary.json"))
     training[f"seed {s}"] = {k: summary.get(k) for k in ("steps", "wall_seconds", "train_seconds", "tokens_per_sec",
                                                           "parameters", "best_checkpoint")}
 result = {
-    "machine": {"cpu": info["cpu"], "blas": info["blas"]["name"], "blas_core": info["blas"].get("core"),
-                "sgemm_gflops": round(info["blas"]["gflops_geomean"], 1)},
+    "machine": machine(),
     "training": training,
+    "config": {k: json.load(open(f"{RUN}/seed1/config.json")).get(k) for k in ("model", "train")},
     "grid": [{"beam": b, "length_penalty": a} for b, a in GRID],
     "variants": [{"name": name, "checkpoints": VARIANTS[name],
                   "val": [val[(name, b, a)] for b, a in GRID], "chosen_on_val": chosen[name],

@@ -339,6 +339,11 @@ TEST(Cli, InfoReportsTheBlasInUseWithAMeasuredRate) {
   EXPECT_EQ(b["gflops"].size(), j["shapes"].size());
   EXPECT_GT(b["gflops_geomean"].get<double>(), 0.0);
   EXPECT_FALSE(j.contains("other_blas"));  // --quick measures only the one in use
+  EXPECT_EQ(j["kernels"], "fused");
+  // ATTN_KERNELS=aten selects the ATen reference for the whole run, and info says so.
+  auto aten = run_attn("info --quick --json", "", "ATTN_KERNELS=aten");
+  ASSERT_EQ(aten.code, 0) << aten.err;
+  EXPECT_EQ(json::parse(aten.out)["kernels"], "aten");
 }
 
 // On a terminal the progress is one status line on stderr that log lines

@@ -86,7 +86,7 @@ TEST(Decoders, PaddingDoesNotChangeResults) {
 }
 
 TEST(Decoders, TeacherForcingEqualsStepByStep) {
-  // The batched forward() shortcuts must compute what step() computes.
+  // Teacher forcing (what it batches over all steps) must compute what step() computes.
   for (const auto& v : kVariants) {
     SCOPED_TRACE(v.type + "/" + v.score);
     Seq2Seq m = make_model(v, 3);

@@ -17,7 +17,7 @@ Tensor Steps::linear(const torch::nn::Linear& layer, const Tensor& x) {
   return it->second(x.squeeze(1), layer->bias).unsqueeze(1);
 }
 
-TeacherForcedCell::TeacherForcedCell(const torch::nn::GRUCell& cell, const Tensor& embs, const Tensor& bias,
+StepCell::StepCell(const torch::nn::GRUCell& cell, const Tensor& embs, const Tensor& bias,
                                      bool with_x)
     : training_(torch::GradMode::is_enabled()), w_hh_(cell->weight_hh), b_hh_(cell->bias_hh) {
   const int64_t B = embs.size(0), T = embs.size(1), E = embs.size(2), G = cell->weight_ih.size(0);
@@ -35,7 +35,7 @@ TeacherForcedCell::TeacherForcedCell(const torch::nn::GRUCell& cell, const Tenso
   from_state_.emplace(w_hh_);
 }
 
-Tensor TeacherForcedCell::step(int64_t t, const Tensor& x, const Tensor& h) const {
+Tensor StepCell::step(int64_t t, const Tensor& x, const Tensor& h) const {
   TORCH_CHECK(x.defined() == (training_ ? from_x_.has_value() : w_ih_.size(1) > embs_.size(2)),
               "decoder cell: a step's input does not match the cell's");
   if (!training_) {
@@ -68,7 +68,7 @@ DecoderOutput RecurrentDecoderImpl::run_steps(const DecoderMemory& mem, DecoderS
     after_cell(mem, st, h, steps);
     st.step += T;
   } else {
-    TeacherForcedCell gru(cell, embs, cell_bias(st), feeds_back());
+    StepCell gru(cell, embs, cell_bias(st), feeds_back());
     for (int64_t t = 0; t < T; ++t) {
       Tensor x = cell_input(mem, st, steps);
       st.hidden = gru.step(t, x, st.hidden);

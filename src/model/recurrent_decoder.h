@@ -41,18 +41,18 @@ class Steps {
   std::map<const torch::nn::LinearImpl*, StepLinear> per_step_;
 };
 
-// Teacher forcing and decoding of a GRU cell whose input is [E y_t; x_t].
+// A GRU cell whose input is [E y_t; x_t], for teacher forcing and decoding.
 // Training: the embedding half of W_ih [E y; x] + b_ih does not depend on
 // the recurrence, so it is one GEMM over all steps; the x half and W_hh h
 // run per step with their weight gradients deferred to one GEMM each
 // (StepLinear). Decoding (no grad mode): W_ih [E y; x] + b_ih as one product
 // and gru_step, the fewest ops for one row.
-class TeacherForcedCell {
+class StepCell {
  public:
   // embs [B, T, E]: the target embeddings of all steps; bias [3D] (b_ih) or
   // [B, 3D] (b_ih plus the share of an input that never changes); with_x:
   // whether steps bring an x.
-  TeacherForcedCell(const torch::nn::GRUCell& cell, const torch::Tensor& embs, const torch::Tensor& bias, bool with_x);
+  StepCell(const torch::nn::GRUCell& cell, const torch::Tensor& embs, const torch::Tensor& bias, bool with_x);
   // The hidden state after step t, from x [B, X] (or undefined) and the previous state h [B, D].
   torch::Tensor step(int64_t t, const torch::Tensor& x, const torch::Tensor& h) const;
 
