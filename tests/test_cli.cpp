@@ -344,6 +344,9 @@ TEST(Cli, InfoReportsTheBlasInUseWithAMeasuredRate) {
   auto aten = run_attn("info --quick --json", "", "ATTN_KERNELS=aten");
   ASSERT_EQ(aten.code, 0) << aten.err;
   EXPECT_EQ(json::parse(aten.out)["kernels"], "aten");
+  auto typo = run_attn("info --quick --json", "", "ATTN_KERNELS=atne");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.err.find("ATTN_KERNELS=atne: expected fused or aten"), std::string::npos) << typo.err;
 }
 
 // On a terminal the progress is one status line on stderr that log lines

@@ -18,6 +18,7 @@
 #include "blas/blas_probe.h"
 #include "cli/common.h"
 #include "cli/status_line.h"
+#include "ops/kernels.h"
 #include "report/svg.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
@@ -165,6 +166,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? kOk : kUsageError;
   }
   setup_logging(g);
+  if (const char* bad = invalid_kernels_environment()) {
+    std::cerr << "error: ATTN_KERNELS=" << bad << ": expected fused or aten\n";
+    return kUsageError;
+  }
   at::set_num_threads(g.threads);
   blas::set_blas_threads(g.threads);  // OpenBLAS's own pool ignores at::set_num_threads
   try {

@@ -17,8 +17,7 @@ Tensor Steps::linear(const torch::nn::Linear& layer, const Tensor& x) {
   return it->second(x.squeeze(1), layer->bias).unsqueeze(1);
 }
 
-StepCell::StepCell(const torch::nn::GRUCell& cell, const Tensor& embs, const Tensor& bias,
-                                     bool with_x)
+StepCell::StepCell(const torch::nn::GRUCell& cell, const Tensor& embs, const Tensor& bias, bool with_x)
     : training_(torch::GradMode::is_enabled()), w_hh_(cell->weight_hh), b_hh_(cell->bias_hh) {
   const int64_t B = embs.size(0), T = embs.size(1), E = embs.size(2), G = cell->weight_ih.size(0);
   // The columns of W_ih the steps use: [E y; x], or E y alone (an input that

@@ -19,6 +19,11 @@ std::atomic<Kernels>& choice() {
 
 Kernels kernels() { return choice().load(std::memory_order_relaxed); }
 void set_kernels(Kernels k) { choice().store(k, std::memory_order_relaxed); }
+const char* invalid_kernels_environment() {
+  const char* v = std::getenv("ATTN_KERNELS");
+  if (!v || !*v || std::strcmp(v, "fused") == 0 || std::strcmp(v, "aten") == 0) return nullptr;
+  return v;
+}
 const char* kernels_name() { return kernels() == Kernels::fused ? "fused" : "aten"; }
 
 bool fused_kernels_for(std::initializer_list<const torch::Tensor*> tensors) {

@@ -17,6 +17,9 @@ enum class Kernels { fused, aten };
 Kernels kernels();
 void set_kernels(Kernels k);
 const char* kernels_name();  // "fused" or "aten": for attn info and bench JSON
+// ATTN_KERNELS's value when it is neither unset, empty, "fused" nor "aten"
+// (a typo must not quietly run the default); nullptr otherwise.
+const char* invalid_kernels_environment();
 
 // Whether the fused kernels run for these tensors: the setting is fused and
 // each defined tensor is on the CPU, float or double, all of one type.
