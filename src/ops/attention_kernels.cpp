@@ -1,7 +1,5 @@
 #include "ops/attention_kernels.h"
 
-#include "ops/kernels.h"
-
 #include <ATen/Parallel.h>
 
 #include <cmath>

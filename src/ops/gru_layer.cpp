@@ -233,15 +233,11 @@ class GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
   }
 };
 
-bool fused_supported(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh) {
-  return fused_kernels_for({&x, &h0, &w_ih, &w_hh});
-}
-
 }  // namespace
 
 GruLayerOutput gru_layer(const Tensor& x, const Tensor& lengths, const Tensor& h0, const Tensor& w_ih,
                          const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
-  if (!fused_supported(x, h0, w_ih, w_hh)) return gru_layer_aten(x, lengths, h0, w_ih, w_hh, b_ih, b_hh);
+  if (!fused_kernels_for({&x, &h0, &w_ih, &w_hh})) return gru_layer_aten(x, lengths, h0, w_ih, w_hh, b_ih, b_hh);
   Plan p = make_plan(lengths, x.size(1));
   bool grad = torch::GradMode::is_enabled() &&
               (x.requires_grad() || h0.requires_grad() || w_ih.requires_grad() || w_hh.requires_grad() ||
@@ -264,7 +260,7 @@ Tensor gru_update(const Tensor& gi, const Tensor& gh, const Tensor& h) {
 
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
   Tensor gh = row_linear(h, w_hh, b_hh);
-  if (torch::GradMode::is_enabled() || !fused_supported(gi, h, w_hh, gh)) return gru_update(gi, gh, h);
+  if (torch::GradMode::is_enabled() || !fused_kernels_for({&gi, &h, &w_hh, &gh})) return gru_update(gi, gh, h);
   Tensor g = gi.contiguous(), hp = h.contiguous(), hn = torch::empty_like(hp);
   by_type(hp, [&](auto zero) {
     using E = decltype(zero);

@@ -3,27 +3,28 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace attn {
 
 namespace {
-Kernels from_environment() {
+// ATTN_KERNELS: unset or empty means fused; "fused" or "aten"; anything else
+// is no choice (nullopt), which the CLI reports before any op runs.
+std::optional<Kernels> from_environment() {
   const char* v = std::getenv("ATTN_KERNELS");
-  return v && std::strcmp(v, "aten") == 0 ? Kernels::aten : Kernels::fused;
+  if (!v || !*v || std::strcmp(v, "fused") == 0) return Kernels::fused;
+  if (std::strcmp(v, "aten") == 0) return Kernels::aten;
+  return std::nullopt;
 }
 std::atomic<Kernels>& choice() {
-  static std::atomic<Kernels> k{from_environment()};
+  static std::atomic<Kernels> k{from_environment().value_or(Kernels::fused)};
   return k;
 }
 }  // namespace
 
 Kernels kernels() { return choice().load(std::memory_order_relaxed); }
 void set_kernels(Kernels k) { choice().store(k, std::memory_order_relaxed); }
-const char* invalid_kernels_environment() {
-  const char* v = std::getenv("ATTN_KERNELS");
-  if (!v || !*v || std::strcmp(v, "fused") == 0 || std::strcmp(v, "aten") == 0) return nullptr;
-  return v;
-}
+const char* invalid_kernels_environment() { return from_environment() ? nullptr : std::getenv("ATTN_KERNELS"); }
 const char* kernels_name() { return kernels() == Kernels::fused ? "fused" : "aten"; }
 
 bool fused_kernels_for(std::initializer_list<const torch::Tensor*> tensors) {

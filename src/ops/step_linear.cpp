@@ -1,7 +1,6 @@
 #include "ops/step_linear.h"
 
 #include "ops/kernels.h"
-#include "ops/row_linear.h"
 
 namespace attn {
 
@@ -74,7 +73,7 @@ StepLinear::StepLinear(const Tensor& weight) : weight_(weight), zero_(torch::zer
 
 Tensor StepLinear::operator()(const Tensor& x, const Tensor& base) const {
   if (!base.defined()) return (*this)(x, zero_);  // no bias
-  if (!deferred_) return row_linear(x, weight_, base);  // a plain addmm, or the one-row loop when decoding
+  if (!deferred_) return torch::addmm(base, x, weight_.t());
   return StepLinearFunction::apply(x, weight_, base, StepLists{xs_, dys_});
 }
 

@@ -6,8 +6,7 @@
 // running sum (a full pass over W). StepLinear records each step's x and dy
 // instead, and when autograd reaches the weight it computes
 // dW = [dy_1; ...; dy_T]^T [x_1; ...; x_T] in one GEMM over all steps (what
-// cuDNN's RNNs do). Without grad mode it is row_linear (a plain addmm, or
-// the one-row loop when decoding one sentence).
+// cuDNN's RNNs do). Without grad mode it is a plain addmm.
 #pragma once
 #include <torch/torch.h>
 
