@@ -15,11 +15,12 @@ import sys
 from multi30k_common import TEST, VAL, evaluate, machine, slug
 
 RUN = sys.argv[1]
+KEPT = json.load(open(f"{RUN}/seed1/config.json"))["train"]["keep_best"]  # checkpoints in each average
 VARIANTS = {
     "seed 1": [f"{RUN}/seed1/checkpoints/best.ckpt"],
     "seed 2": [f"{RUN}/seed2/checkpoints/best.ckpt"],
-    "seed 1, best 4 averaged": [f"{RUN}/seed1/average.ckpt"],
-    "seed 2, best 4 averaged": [f"{RUN}/seed2/average.ckpt"],
+    f"seed 1, best {KEPT} averaged": [f"{RUN}/seed1/average.ckpt"],
+    f"seed 2, best {KEPT} averaged": [f"{RUN}/seed2/average.ckpt"],
     "ensemble of seeds 1 + 2": [f"{RUN}/seed1/checkpoints/best.ckpt", f"{RUN}/seed2/checkpoints/best.ckpt"],
     "ensemble of the two averages": [f"{RUN}/seed1/average.ckpt", f"{RUN}/seed2/average.ckpt"],
     "ensemble of the two averages and the two bests": [f"{RUN}/seed1/average.ckpt", f"{RUN}/seed2/average.ckpt",
