@@ -15,7 +15,8 @@ import sys
 from multi30k_common import TEST, VAL, evaluate, machine, slug
 
 RUN = sys.argv[1]
-KEPT = json.load(open(f"{RUN}/seed1/config.json"))["train"]["keep_best"]  # checkpoints in each average
+CONFIG = json.load(open(f"{RUN}/seed1/config.json"))  # seed 2 differs only in train.seed and the sentencepiece model path
+KEPT = CONFIG["train"]["keep_best"]  # checkpoints in each average
 VARIANTS = {
     "seed 1": [f"{RUN}/seed1/checkpoints/best.ckpt"],
     "seed 2": [f"{RUN}/seed2/checkpoints/best.ckpt"],
@@ -64,7 +65,7 @@ for s in (1, 2):
 result = {
     "machine": machine(),
     "training": training,
-    "config": {k: json.load(open(f"{RUN}/seed1/config.json")).get(k) for k in ("model", "train")},
+    "config": {k: CONFIG.get(k) for k in ("model", "train")},
     "grid": [{"beam": b, "length_penalty": a} for b, a in GRID],
     "variants": [{"name": name, "checkpoints": VARIANTS[name],
                   "val": [val[(name, b, a)] for b, a in GRID], "chosen_on_val": chosen[name],
