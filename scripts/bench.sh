@@ -15,6 +15,9 @@
 #                               # file (greedy 64, beam 5, batch 1), start-up; Multi30k rows
 #                               # (attn only) when data/multi30k or ../shared/data/multi30k has it
 #                               # (scripts/bench/user_path.py; bench/user/results.jsonl)
+#   scripts/bench.sh serve      # attn serve as clients see it: one client, 32 at once, memory over
+#                               # 100,000 requests (REQUESTS=N), against attn translate and a
+#                               # plain-PyTorch server (scripts/bench/serve.py; bench/serve/results.jsonl)
 #   scripts/bench.sh leak       # resident memory over 10,000 training steps per model
 #                               # (tiny size, about 6 minutes; bench/leak.jsonl)
 set -euo pipefail
@@ -24,6 +27,10 @@ scripts/build.sh >/dev/null
 SIZES=${*:-small medium user}
 mkdir -p bench
 ./build/attn --threads 1 info  # the machine every figure below comes from
+if [ "$SIZES" = serve ]; then
+  exec /usr/bin/python3 scripts/bench/serve.py --attn build/attn --out bench/serve --requests "${REQUESTS:-100000}" \
+    --steps "${STEPS:-300}"
+fi
 if [ "$SIZES" = leak ]; then
   STEPS=${STEPS:-10000}
   : > bench/leak.jsonl

@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   libtorch-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsentencepiece-dev sentencepiece libgtest-dev cmake ninja-build zlib1g-dev
+  libcpp-httplib-dev  # attn serve: the HTTP server (a shared library in Debian: limits are runtime setters)
   libgloo-dev  # headers for LibTorch's c10d Gloo process group (data-parallel training)
   clang-14
   # Fast BLAS candidates: libtorch links libblas.so.3, which is netlib's
@@ -13,6 +14,7 @@ PKGS=(
   # Which one is fastest depends on the CPU (BLIS on some Intel cores, OpenBLAS
   # on AMD EPYC, by 3-6x either way), so both are installed and measured below.
   libblis4-openmp libopenblas0-pthread
+  pkg-config  # finds cpp-httplib's build flags
   g++  # builds the BLAS probe, which links neither libtorch nor a BLAS
 )
 

@@ -1,5 +1,5 @@
 // The folders of src/ are layers, and includes point downwards only:
-//   util, blas < config < data, ops < model < search < eval < report < train < app < cli
+//   util, blas < config < data, ops < model < search < eval < report < train < app < serve < cli
 // (CMakeLists.txt links one library per folder in the same order).
 #include <gtest/gtest.h>
 
@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::map<std::string, int> kLayer = {{"util", 0},   {"blas", 0},  {"config", 1}, {"data", 2}, {"ops", 2}, {"model", 3},
-                                           {"search", 4}, {"eval", 5},  {"report", 6}, {"train", 7}, {"app", 8}, {"cli", 9}};
+                                           {"search", 4}, {"eval", 5},  {"report", 6}, {"train", 7}, {"app", 8}, {"serve", 9},
+                                           {"cli", 10}};
 
 // "src/eval/x.cpp includes report/y.h (report is above eval)" for each upward
 // or unknown include; `files` maps a folder/file name to its text.

@@ -10,6 +10,7 @@ both sides do the same arithmetic; nothing here is tuned beyond that.
   reference.py bench --model M --what train|greedy|beam ...   synthetic batches, like `attn bench`
   reference.py train --model M --src F --tgt F --steps N --save P   training on files
   reference.py translate --load P --input F --output F [--beam K] [--batch-size B]
+  reference.py serve --load P [--port N]     HTTP: POST /v1/translate {"src": TEXT} -> {"text": ...}
 
 Every mode prints one JSON object. Debian's python3-torch uses the same
 libblas.so.3 as attn, so one BLAS serves both.
@@ -20,6 +21,7 @@ import os
 import random
 import resource
 import sys
+import threading
 import time
 
 # attn keeps freed memory in the heap (mallopt in src/main.cpp); glibc's
@@ -425,6 +427,43 @@ def cmd_translate(a):
                       "peak_rss_mib": peak_rss_mib()}))
 
 
+def cmd_serve(a):
+    """A plain server, as one is usually written: http.server's threads, one
+    model behind a lock, each request decoded alone (greedy)."""
+    import http.server
+    ck = torch.load(a.load)
+    args = argparse.Namespace(**ck["args"])
+    sv, tv = ck["src_vocab"], ck["tgt_vocab"]
+    words = {i: w for w, i in tv.items()}
+    model = make_model(args, len(sv), len(tv))
+    model.load_state_dict(ck["state"])
+    model.eval()
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as attn serve
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            ids = [sv.get(w, UNK) for w in body["src"].split()]
+            with lock, torch.no_grad():
+                src, src_len, _, _ = batch_tensors([(ids, [0])])
+                out = greedy(model, src, src_len, 2.0, 10)[0]
+            data = json.dumps({"text": " ".join(words[k] for k in out)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    print(f"listening on http://127.0.0.1:{srv.server_address[1]}", flush=True)
+    srv.serve_forever()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="mode", required=True)
@@ -460,10 +499,13 @@ def main():
     tr.add_argument("--length-penalty", type=float, default=0.0)
     tr.add_argument("--max-len-ratio", type=float, default=2.0)
     tr.add_argument("--max-len-add", type=int, default=10)
+    sv = sub.add_parser("serve")
+    sv.add_argument("--load", required=True)
+    sv.add_argument("--port", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    {"bench": cmd_bench, "train": cmd_train, "translate": cmd_translate}[a.mode](a)
+    {"bench": cmd_bench, "train": cmd_train, "translate": cmd_translate, "serve": cmd_serve}[a.mode](a)
 
 
 if __name__ == "__main__":

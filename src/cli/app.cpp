@@ -64,27 +64,10 @@ std::string version_text() {
   return text;
 }
 
-std::vector<std::string> source_tokens(const TextModel& text, const std::string& line, size_t limit,
-                                       const std::string& file, size_t line_no) {
-  auto toks = text.src_tok->encode(line);
-  if (limit && toks.size() > limit) {
-    spdlog::warn("{}:{}: {} tokens; this model reads at most {} (attention.max_src_len): the rest is not used", file,
-                 line_no, toks.size(), limit);
-    toks.resize(limit);
-  }
-  return toks;
-}
-
 void write_output(const std::string& path, const std::string& text, const std::string& what) {
   if (path != "-") return write_file_atomic(path, text);
   std::cout << text << std::flush;
   if (!std::cout) throw WriteError("cannot write " + what + " to standard output");
-}
-
-std::string nbest_line(const std::string& index, const std::string& text, double score) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", score);
-  return index + " ||| " + text + " ||| " + buf + "\n";
 }
 
 Config load_config_with(const std::string& path, const std::vector<std::string>& sets, const Globals& g) {
@@ -159,6 +142,7 @@ int main(int argc, char** argv) {
   add_bench(app, g, run);
   add_average(app, g, run);
   add_score(app, g, run);
+  add_serve(app, g, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -35,6 +35,7 @@ void add_info(CLI::App& app, Globals& g, Runner& run);
 void add_bench(CLI::App& app, Globals& g, Runner& run);
 void add_average(CLI::App& app, Globals& g, Runner& run);
 void add_score(CLI::App& app, Globals& g, Runner& run);
+void add_serve(CLI::App& app, Globals& g, Runner& run);
 
 // Console logger (stderr) plus, if given, a file sink.
 void setup_logging(const Globals& g, const std::string& file = "");
@@ -62,11 +63,6 @@ void write_attention(const std::string& dir, const std::string& title, const std
 // LibTorch) or machine does not have it.
 c10::Device resolve_device(const std::string& spec);
 
-// A source line's tokens, cut to `limit` tokens (0: no limit) with a warning
-// naming FILE:LINE: one over-long line must not cost the others their output.
-std::vector<std::string> source_tokens(const TextModel& text, const std::string& line, size_t limit,
-                                       const std::string& file, size_t line_no);
-
 // What `attn --version` prints: attn's version, the LibTorch it was built
 // with (CPU only or with CUDA), and the BLAS it runs on (library, core, file).
 std::string version_text();
@@ -75,9 +71,6 @@ std::string version_text();
 // a failed write (full disk, closed stdout) throws DataError ("cannot write
 // WHAT to standard output"), never passes for success.
 void write_output(const std::string& path, const std::string& text, const std::string& what);
-
-// One n-best line: "INDEX ||| TEXT ||| SCORE" (score to 4 decimals), newline-terminated.
-std::string nbest_line(const std::string& index, const std::string& text, double score);
 
 // SIGINT/SIGTERM set attn::stop_requested(); a second signal exits at once.
 void install_stop_handlers();

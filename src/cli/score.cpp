@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "app/translator.h"
 #include "cli/common.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
@@ -87,13 +88,10 @@ void add_score(CLI::App& app, Globals&, Runner& run) {
       if (o->output != "-") check_writable(o->output);
       if (!o->dump.empty()) check_writable(o->dump + "/alignments.jsonl");
       const torch::Device device = resolve_device(o->device);
-      std::vector<Checkpoint> cks = load_checkpoints(o->checkpoints, device);
-      std::vector<Seq2SeqImpl*> members;
-      for (auto& ck : cks) members.push_back(ck.model.get());
-      const auto limit = static_cast<size_t>(Ensemble(members).max_source_tokens());
-      if (!o->dump.empty() && !Ensemble(members).has_attention())
-        throw ConfigError({"--dump-attention: this " + cks.front().config.model.type + " model has no attention"});
-      const TextModel& text = cks.front().text;
+      TranslationModel model = load_translation_model(o->checkpoints, device);
+      if (!o->dump.empty() && !model.has_attention())
+        throw ConfigError({"--dump-attention: this " + model.first().config.model.type + " model has no attention"});
+      const TextModel& text = model.text();
       auto sources = read_lines(o->src);
       // The pairs to score: (source line, target text).
       std::vector<NbestEntry> pairs;
@@ -107,19 +105,18 @@ void add_score(CLI::App& app, Globals&, Runner& run) {
         pairs = read_nbest(o->nbest, sources.size());
       }
       std::vector<std::vector<std::string>> src_tok(sources.size());
-      for (size_t i = 0; i < sources.size(); ++i) src_tok[i] = source_tokens(text, sources[i], limit, o->src, i + 1);
-      std::vector<Example> ex;
-      std::vector<size_t> which;  // pair of each example
-      for (size_t k = 0; k < pairs.size(); ++k) {
-        if (src_tok[pairs[k].index].empty()) continue;
-        ex.push_back({text.src_vocab.encode(src_tok[pairs[k].index]),
-                      text.tgt_vocab.encode(text.tgt_tok->encode(pairs[k].text)),
-                      static_cast<int>(pairs[k].index + 1)});
-        which.push_back(k);
+      for (size_t i = 0; i < sources.size(); ++i)
+        src_tok[i] = source_tokens(text, sources[i], model.max_source_tokens, o->src, i + 1);
+      std::vector<std::vector<std::string>> pair_src;
+      std::vector<std::string> pair_tgt;
+      for (const auto& p : pairs) {
+        pair_src.push_back(src_tok[p.index]);
+        pair_tgt.push_back(p.text);
       }
-      auto scores = score_sentences(members, ex, o->batch, device, !o->dump.empty());
+      auto scored = score_pairs(model, pair_src, pair_tgt, o->batch, !o->dump.empty());
       std::vector<const SentenceScore*> of(pairs.size(), nullptr);
-      for (size_t e = 0; e < ex.size(); ++e) of[which[e]] = &scores[e];
+      for (size_t k = 0; k < pairs.size(); ++k)
+        if (scored[k].scored) of[k] = &scored[k].score;
       auto per_token = [](const SentenceScore& s) { return s.log_prob / static_cast<double>(s.tokens); };
       std::string out;
       if (!o->tgt.empty()) {
@@ -152,18 +149,10 @@ void add_score(CLI::App& app, Globals&, Runner& run) {
       write_output(o->output, out, "the scores");
       if (!o->dump.empty()) {
         std::vector<AttentionRecord> recs;
-        for (size_t e = 0; e < ex.size(); ++e) {
-          if (!scores[e].attention.defined()) continue;
-          const NbestEntry& p = pairs[which[e]];
-          Hypothesis h;
-          h.tokens = ex[e].tgt;
-          h.score = scores[e].log_prob;
-          h.attention = scores[e].attention.narrow(0, 0, scores[e].tokens - 1);
-          h.eos_attention = scores[e].attention[scores[e].tokens - 1];
-          recs.push_back(attention_record(static_cast<int>(p.index), src_tok[p.index], text, h));
-          recs.back().model = model_summary(cks.front().config.model);
-        }
-        std::string title = "attn score (forced decoding): " + model_summary(cks.front().config.model) + ", " +
+        for (size_t k = 0; k < pairs.size(); ++k)
+          if (scored[k].scored && scored[k].score.attention.defined())
+            recs.push_back(forced_record(model, static_cast<int>(pairs[k].index), scored[k]));
+        std::string title = "attn score (forced decoding): " + model.summary + ", " +
                             join(o->checkpoints, " + ") + ", on " + o->src;
         int drawn = write_attention_files(o->dump, title, recs, 10, "linear");
         spdlog::info("forced attention of {} sentences in {}/alignments.jsonl, {} drawn in {}/attention.html",

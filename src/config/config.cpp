@@ -375,7 +375,7 @@ Config config_from_json(const json& j) {
   std::vector<std::string> problems;
   Config c;
   if (!j.is_object()) throw ConfigError({"(top level): expected a JSON object, got " + type_name(j)});
-  static const std::vector<std::string> sections = {"data", "model", "train", "decode", "output", "compare"};
+  static const std::vector<std::string> sections = {"data", "model", "train", "decode", "output", "serve", "compare"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (std::find(sections.begin(), sections.end(), it.key()) != sections.end()) {
       if (!it->is_object()) problems.push_back(it.key() + ": expected an object, got " + type_name(*it));
@@ -397,6 +397,7 @@ Config config_from_json(const json& j) {
   read("train", c.train);
   read("decode", c.decode);
   read("output", c.output);
+  read("serve", c.serve);
   if (j.contains("compare") && j["compare"].is_object()) read_compare(j["compare"], c.compare, problems);
   // Each optimiser's own learning rate when none is given (Adadelta at
   // Adam's 0.001 does not learn).
@@ -472,6 +473,7 @@ json config_to_json(const Config& c0) {
   write("train", c.train);
   write("decode", c.decode);
   write("output", c.output);
+  write("serve", c.serve);
   if (!c.compare.models.empty()) {
     json models = json::array();
     for (const auto& m : c.compare.models) models.push_back({{"name", m.name}, {"model", m.model}});
@@ -489,6 +491,7 @@ std::string annotated_defaults() {
   top.section("train", c.train, "optimisation, validation, checkpoints");
   top.section("decode", c.decode, "greedy / beam search");
   top.section("output", c.output, "run directory and reports");
+  top.section("serve", c.serve, "attn serve: address, limits, batching");
   // compare has no field list (its models are free-form changes to "model").
   DocNode cmp{"compare", "", "attn compare: models trained on one corpus and reported side by side", {}, true};
   cmp.children.push_back({"models", "[]",

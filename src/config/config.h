@@ -236,6 +236,42 @@ struct OutputConfig {
   }
 };
 
+// `attn serve`: where it listens and what it allows. Flags override these.
+struct ServeConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 64;
+  int max_batch = 64;
+  double max_wait_ms = 0;
+  int queue_limit = 1024;
+  int max_lines = 64;
+  int max_src_tokens = 200;
+  int max_body_kb = 1024;
+  int max_beam = 50;
+  double request_timeout = 30;
+  double read_timeout = 5;
+  double write_timeout = 5;
+  double shutdown_timeout = 10;
+  template <class V> void visit(V& v) {
+    v.text("host", host, "address to listen on; anything but loopback lets anyone who reaches the port use it");
+    v.num("port", port, 0, 65535, "TCP port, 0 = a free one (logged)");
+    v.num("threads", threads, 1, 4096, "HTTP threads (connections served at once; they never run a model)");
+    v.num("max_batch", max_batch, 1, 100000, "sentences the inference side decodes together at most");
+    v.num("max_wait_ms", max_wait_ms, 0.0, 10000.0,
+          "how long a batch waits for more requests when the queue is short, 0 = never (one client never waits)");
+    v.num("queue_limit", queue_limit, 1, 10000000, "sentences waiting at most; beyond it requests get 503");
+    v.num("max_lines", max_lines, 1, 100000, "source lines in one request at most");
+    v.num("max_src_tokens", max_src_tokens, 1, 100000, "tokens in one source line at most (400 beyond)");
+    v.num("max_body_kb", max_body_kb, 1, 1048576, "request body size limit in KiB (413 beyond)");
+    v.num("max_beam", max_beam, 1, 1000, "largest beam a request may ask for");
+    v.num("request_timeout", request_timeout, 0.001, 86400.0, "seconds a request may wait for its answer (504)");
+    v.num("read_timeout", read_timeout, 0.001, 3600.0, "seconds a client may take to send a request");
+    v.num("write_timeout", write_timeout, 0.001, 3600.0, "seconds a client may take to read an answer");
+    v.num("shutdown_timeout", shutdown_timeout, 0.0, 3600.0,
+          "SIGINT/SIGTERM: seconds to finish the requests in flight");
+  }
+};
+
 // One model of an `attn compare` run: a name and changes to the base model.
 struct CompareModel {
   std::string name;
@@ -253,6 +289,7 @@ struct Config {
   TrainConfig train;
   DecodeConfig decode;
   OutputConfig output;
+  ServeConfig serve;
   CompareConfig compare;
 };
 

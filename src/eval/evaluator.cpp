@@ -110,11 +110,14 @@ std::vector<SentenceScore> score_sentences(const std::vector<Seq2SeqImpl*>& mode
     Tensor real = b.tgt_out.ne(Vocab::kPad);
     Tensor tok = logp.gather(2, b.tgt_out.unsqueeze(2)).squeeze(2).masked_fill(real.logical_not(), 0);  // [B, T]
     Tensor sums = tok.sum(1).to(torch::kCPU).to(torch::kDouble), counts = real.sum(1).to(torch::kCPU);
+    Tensor tok_c = tok.to(torch::kCPU).to(torch::kDouble).contiguous();
     Tensor att = keep_attention && attention.defined() ? attention.to(torch::kCPU).to(torch::kFloat) : Tensor();
     for (size_t r = 0; r < idx.size(); ++r) {
       SentenceScore& sc = out[static_cast<size_t>(idx[r])];
       sc.log_prob = sums[static_cast<int64_t>(r)].item<double>();
       sc.tokens = counts[static_cast<int64_t>(r)].item<int64_t>();
+      const double* row = tok_c[static_cast<int64_t>(r)].data_ptr<double>();
+      sc.token_log_probs.assign(row, row + sc.tokens);
       if (att.defined()) {
         const auto S = static_cast<int64_t>(ex[static_cast<size_t>(idx[r])].src.size()) + 1;
         sc.attention = att[static_cast<int64_t>(r)].narrow(0, 0, sc.tokens).narrow(1, 0, S).contiguous();

@@ -47,6 +47,7 @@ std::vector<std::vector<Hypothesis>> decode_corpus(const std::vector<Seq2SeqImpl
 struct SentenceScore {
   double log_prob = 0;      // sum over the target tokens and EOS
   int64_t tokens = 0;       // target tokens + 1 (EOS)
+  std::vector<double> token_log_probs;  // one per token, EOS last
   torch::Tensor attention;  // with keep_attention: [tokens, source + 1] CPU float (members' mean); else undefined
 };
 std::vector<SentenceScore> score_sentences(const std::vector<Seq2SeqImpl*>& models, const std::vector<Example>& ex,

@@ -52,7 +52,8 @@ Tensor AttentionMemory::row_keys() const { return rows.defined() ? proj_keys.ind
 AttentionOutput AttentionImpl::forward(const Tensor& query, const AttentionMemory& mem, const Tensor& positions,
                                        const Tensor& coverage) {
   Tensor scores = score(query, mem, coverage);  // [B, T, S]
-  if (temperature_ != 1.0) scores = scores / temperature_;
+  const double tau = temperature_ * inference_temperature_;
+  if (tau != 1.0) scores = scores / tau;
   Tensor p = prior(query, mem, positions);
   if (p.defined()) scores = scores + p;
   // -inf on padding: exp(-inf) = 0 exactly, so padding gets no weight at all.

@@ -73,9 +73,15 @@ class AttentionImpl : public torch::nn::Module {
   // decoding may map rows instead of copying memory (by_rows). Off unless a
   // score says so: one reading mem.proj_keys directly needs copied rows.
   virtual bool fused_steps() const { return false; }
+  // Attention temperature at inference, on top of the trained one: scores
+  // are divided by temperature * tau (tau -> 0 nears argmax, large nears
+  // uniform). Set by ScopedAttentionTemperature, never saved.
+  void set_inference_temperature(double tau) { inference_temperature_ = tau; }
+  double inference_temperature() const { return inference_temperature_; }
 
  protected:
   double temperature_, dropout_;
+  double inference_temperature_ = 1.0;
 };
 
 // Bahdanau et al. 2014: e = v^T tanh(W q + U h (+ w_c cov)).

@@ -18,6 +18,7 @@ class BahdanauDecoderImpl : public RecurrentDecoderImpl {
 
   torch::nn::Linear init{nullptr}, readout_layer{nullptr};
   std::shared_ptr<AttentionImpl> attention;
+  AttentionImpl* attention_module() const override { return attention.get(); }
   bool maxout, coverage;
 
  protected:

@@ -48,6 +48,8 @@ class DecoderImpl : public torch::nn::Module {
   // Teacher-forced logits [B, T, V]: project(features(...)).
   DecoderOutput forward(const EncoderOutput& enc, const torch::Tensor& tgt_in);
   virtual bool has_attention() const { return true; }
+  // The attention module, or nullptr (the bottleneck).
+  virtual AttentionImpl* attention_module() const { return nullptr; }
 
   torch::nn::Embedding embed{nullptr};  // target embedding
   torch::nn::Linear out{nullptr};       // output layer: features -> vocabulary logits

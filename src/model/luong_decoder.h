@@ -17,6 +17,7 @@ class LuongDecoderImpl : public RecurrentDecoderImpl {
 
   torch::nn::Linear bridge{nullptr}, combine{nullptr};
   std::shared_ptr<AttentionImpl> attention;
+  AttentionImpl* attention_module() const override { return attention.get(); }
   bool input_feeding;
 
  protected:

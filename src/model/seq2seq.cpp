@@ -26,6 +26,18 @@ Seq2SeqImpl::Seq2SeqImpl(const ModelConfig& c, int64_t sv, int64_t tv) : config(
     TORCH_CHECK(false, "unknown model type \"", c.type, "\"");
 }
 
+ScopedAttentionTemperature::ScopedAttentionTemperature(const std::vector<Seq2SeqImpl*>& models, double tau) {
+  for (auto* m : models)
+    if (AttentionImpl* a = m->decoder->attention_module()) {
+      saved_.emplace_back(a, a->inference_temperature());
+      a->set_inference_temperature(tau);
+    }
+}
+
+ScopedAttentionTemperature::~ScopedAttentionTemperature() {
+  for (auto& [a, tau] : saved_) a->set_inference_temperature(tau);
+}
+
 DecoderOutput Seq2SeqImpl::forward(const Batch& b) {
   return decoder->forward(encode(b.src, b.src_len), b.tgt_in);
 }

@@ -32,4 +32,17 @@ class Seq2SeqImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Seq2Seq);
 
+// For its lifetime, every model's attention divides its scores by tau more
+// (AttentionImpl::set_inference_temperature); the old value on exit.
+class ScopedAttentionTemperature {
+ public:
+  ScopedAttentionTemperature(const std::vector<Seq2SeqImpl*>& models, double tau);
+  ~ScopedAttentionTemperature();
+  ScopedAttentionTemperature(const ScopedAttentionTemperature&) = delete;
+  ScopedAttentionTemperature& operator=(const ScopedAttentionTemperature&) = delete;
+
+ private:
+  std::vector<std::pair<AttentionImpl*, double>> saved_;
+};
+
 }  // namespace attn

@@ -44,6 +44,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& models, const Batch& 
   // Per step: for each row of the next step, its parent row in this step's
   // layout and its token; attention rows in this step's layout.
   std::vector<std::vector<int>> parent, token;
+  std::vector<std::vector<double>> cum;  // per step: each row's log-prob before it (per-token log-probs)
   std::vector<Tensor> weights;
   std::vector<std::vector<Finished>> fin(B);
   std::vector<char> done(B, 0);
@@ -52,6 +53,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& models, const Batch& 
 
   for (int t = 0; t < longest && !active.empty(); ++t) {
     const int64_t A = static_cast<int64_t>(active.size());
+    cum.push_back(scores);
     EnsembleStep out = models.step(y);
     if (out.attention.defined()) weights.push_back(out.attention);
     Tensor& logp = out.logp;  // [A*K, V]
@@ -136,14 +138,21 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& models, const Batch& 
         if (!W.empty()) rows.push_back(W[f[i].step][f[i].slot]);
       }
       int slot = f[i].slot;
+      // Each token's log-prob: the row's total after it minus its parent's.
+      std::vector<double> lps{f[i].log_prob - cum[static_cast<size_t>(f[i].step)][static_cast<size_t>(slot)]};
       for (int u = f[i].step - 1; u >= 0; --u) {
         toks.push_back(token[u][slot]);
-        slot = parent[u][slot];
+        const int p = parent[u][slot];
+        lps.push_back(cum[static_cast<size_t>(u) + 1][static_cast<size_t>(slot)] -
+                      cum[static_cast<size_t>(u)][static_cast<size_t>(p)]);
+        slot = p;
         if (!W.empty()) rows.push_back(W[u][slot]);
       }
       std::reverse(toks.begin(), toks.end());
       std::reverse(rows.begin(), rows.end());
+      std::reverse(lps.begin(), lps.end());
       h.tokens = toks;
+      h.token_log_probs = std::move(lps);
       if (!W.empty()) {
         h.attention = rows.empty() ? torch::zeros({0, src_len[b]})
                                    : torch::stack(rows, 0).narrow(1, 0, src_len[b]).clone();

@@ -40,6 +40,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(Ensemble& models, const Batch
       const int64_t b = active[static_cast<size_t>(a)];
       Hypothesis& h = res[b][0];
       h.log_prob += la[a];
+      h.token_log_probs.push_back(la[a]);
       if (ta[a] == Vocab::kEos) {
         h.ended = true;
         continue;

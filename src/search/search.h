@@ -16,6 +16,7 @@ struct Hypothesis {
   double log_prob = 0;         // sum of token log-probabilities (incl. EOS if ended)
   double score = 0;            // log_prob / length penalty: what beam search ranks by
   bool ended = true;           // produced EOS (false: cut at the maximum length)
+  std::vector<double> token_log_probs;  // one per token, then EOS's if ended: they sum to log_prob
   torch::Tensor attention;     // [tokens, src_len incl. EOS] float CPU, undefined without attention
   torch::Tensor eos_attention;  // [src_len incl. EOS]: the step that emitted EOS; undefined if cut or no attention
 };
