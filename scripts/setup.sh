@@ -21,7 +21,7 @@ PKGS=(
 # --test: what only the test suite needs (a browser to render attention.html).
 if [ "${1:-}" = "--test" ]; then PKGS+=(chromium); fi
 # --bench: the plain-PyTorch comparator (Debian's, the same ATen as libtorch).
-if [ "${1:-}" = "--bench" ]; then PKGS+=(python3-torch); fi
+if [ "${1:-}" = "--bench" ]; then PKGS+=(python3-torch wrk); fi  # wrk: load for scripts/bench.sh serve
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -549,7 +549,7 @@ TEST(Serve, StartUpMistakesAreOneLine) {
   auto twice = run_attn("serve --model a=" + models().bahdanau + " --model a=" + models().bahdanau);
   EXPECT_EQ(twice.code, 2);
   EXPECT_NE(twice.err.find("the name \"a\" is given twice"), std::string::npos) << twice.err;
-  auto missing = run_attn("serve --port 0 --model a=/nonexistent.ckpt");
+  auto missing = run_attn("serve --port 0 --model a=/nonexistent.ckpt", "", "timeout 60");
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.err.find("no such checkpoint"), std::string::npos) << missing.err;
   ServerProcess s("--checkpoint " + models().bahdanau);
@@ -601,4 +601,103 @@ TEST(Serve, AttentionTemperatureSharpensAndFlattens) {
   EXPECT_GT(flat, 0.9 * std::log(6.0)) << "tau 5 is nearly uniform over 6 positions";
   EXPECT_DOUBLE_EQ(mean_entropy(1.0), plain);  // the scope restored the model
   EXPECT_EQ(m.members[0]->decoder->attention_module()->inference_temperature(), 1.0);
+}
+
+namespace {
+
+// The page at `query` in headless Chromium, after its scripts ran: the DOM,
+// and what the browser said on stderr (script errors among it).
+struct Dom {
+  std::string html, log;
+};
+Dom browse(int port, const std::string& query, const TempDir& d) {
+  std::string cmd = std::string("/usr/bin/chromium") +
+                    " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
+                    " --disable-component-update --disable-sync --enable-logging=stderr --v=0 --user-data-dir=" +
+                    d.path("profile") + " --virtual-time-budget=10000 --dump-dom 'http://127.0.0.1:" +
+                    std::to_string(port) + "/" + query + "' >" + d.path("dom.html") + " 2>" + d.path("chromium.log");
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  // The page's own script is in the DOM too: only what it built counts.
+  std::string html = read_text(d.path("dom.html"));
+  const size_t a = html.find("<script>"), b = html.find("</script>");
+  if (a != std::string::npos && b != std::string::npos) html.erase(a, b - a);
+  return {html, read_text(d.path("chromium.log"))};
+}
+
+int occurrences(const std::string& s, const std::string& needle) {
+  int n = 0;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+  return n;
+}
+
+// The mean of the data-h (row entropy) values on the page.
+double mean_entropy(const std::string& html) {
+  const std::regex h(R"re(data-h="([0-9.eE+-]+)")re");
+  double sum = 0;
+  int n = 0;
+  for (std::sregex_iterator it(html.begin(), html.end(), h), end; it != end; ++it) sum += std::stod((*it)[1]), ++n;
+  return n ? sum / n : -1;
+}
+
+}  // namespace
+
+// The explorer in a real browser: a deep link draws each model's output,
+// map, entropies and colour bar; the temperature moves the entropies; the
+// bottleneck says it has no attention; a server error shows in words.
+TEST(Serve, ExplorerPageShowsTheModelsLookingInHeadlessChromium) {
+  if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed (scripts/setup.sh --test)";
+  ServerProcess s("--model rev=" + models().bahdanau + " --model bottleneck=" + models().bottleneck);
+  ASSERT_GT(s.port, 0);
+  auto c = s.client();
+  // Nothing of the page can reach another origin: no address in it, and a
+  // policy that lets it connect to this server only.
+  auto page = c.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->body.find("http://"), std::string::npos);
+  EXPECT_EQ(page->body.find("https://"), std::string::npos);
+  EXPECT_EQ(page->body.find("<link"), std::string::npos);
+  EXPECT_EQ(page->body.find("<script src"), std::string::npos);
+
+  TempDir d;
+  auto want = json::parse(post(c, "/v1/translate", {{"model", "rev"}, {"src", "a b c d e"}, {"beam", 3}, {"nbest", 2},
+                                                     {"attention", true}})->body)["results"][0]["hypotheses"];
+  auto want_b = json::parse(post(c, "/v1/translate", {{"model", "bottleneck"}, {"src", "a b c d e"}, {"beam", 3},
+                                                       {"nbest", 2}})->body)["results"][0]["hypotheses"];
+  Dom dom = browse(s.port, "?model=rev,bottleneck&src=a+b+c+d+e&beam=3&nbest=2", d);
+  EXPECT_EQ(dom.log.find("Uncaught"), std::string::npos) << dom.log;
+  const std::string& html = dom.html;
+  EXPECT_NE(html.find("data-model=\"rev\""), std::string::npos) << html;
+  EXPECT_NE(html.find("data-model=\"bottleneck\""), std::string::npos);
+  EXPECT_LT(html.find("data-model=\"rev\""), html.find("data-model=\"bottleneck\""));  // in the link's order
+  EXPECT_NE(html.find("<div class=\"output\">" + want[0]["text"].get<std::string>() + "</div>"), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"output\">" + want_b[0]["text"].get<std::string>() + "</div>"), std::string::npos);
+  // One map (the bottleneck has none): (tokens + </s>) rows by (source + </s>) columns.
+  const size_t rows = want[0]["tokens"].size() + 1, cols = 6;
+  EXPECT_EQ(occurrences(html, "<rect class=\"cell\""), static_cast<int>(rows * cols));
+  EXPECT_EQ(occurrences(html, "class=\"ent\""), static_cast<int>(rows));
+  EXPECT_EQ(occurrences(html, "class=\"colorbar\""), 1);
+  EXPECT_NE(html.find("No attention to show"), std::string::npos);
+  EXPECT_EQ(occurrences(html, "role=\"option\""), 4);  // two hypotheses per model
+  EXPECT_NE(html.find("aria-label=\"per-token log-probabilities\""), std::string::npos);
+
+  // A lower temperature sharpens the rows, a higher one spreads them.
+  const double sharp = mean_entropy(browse(s.port, "?model=rev&src=a+b+c+d+e&tau=0.2", d).html);
+  const double plain = mean_entropy(browse(s.port, "?model=rev&src=a+b+c+d+e", d).html);
+  const double flat = mean_entropy(browse(s.port, "?model=rev&src=a+b+c+d+e&tau=5", d).html);
+  EXPECT_GE(sharp, 0);
+  EXPECT_LT(sharp, plain);
+  EXPECT_LT(plain, flat);
+
+  // Your own translation: scored, its per-token log-probabilities and map shown.
+  Dom own = browse(s.port, "?model=rev&src=a+b+c&tgt=c+b+a", d);
+  EXPECT_NE(own.html.find("your translation, as this model would produce it"), std::string::npos) << own.html;
+  EXPECT_EQ(occurrences(own.html, "<rect class=\"cell\""), 4 * 4);
+
+  // A server error is shown in words, not as an empty map.
+  std::string longsrc;
+  for (int i = 0; i < 250; ++i) longsrc += "a+";
+  Dom err = browse(s.port, "?model=rev&src=" + longsrc, d);
+  EXPECT_NE(err.html.find("<div class=\"error\">src: 250 tokens; at most 200"), std::string::npos) << err.html;
+  Dom unknown = browse(s.port, "?model=nosuch&src=a", d);
+  EXPECT_NE(unknown.html.find("No model “nosuch” on this server"), std::string::npos) << unknown.html;
 }

@@ -442,6 +442,7 @@ def cmd_serve(a):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as attn serve
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK wait
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -11,7 +11,9 @@ sources of 5-50 symbols) are trained on files, then, per model, in one run:
   - the same two against scripts/bench/reference.py serve (plain PyTorch, one model
     behind a lock: what a Flask-style server does),
 and for one model the server's resident memory after 1,000 and after REQUESTS requests.
-Clients keep their connection open (HTTP/1.1 keep-alive), one thread each.
+The load comes from wrk (Debian's, installed by scripts/setup.sh --bench): C clients that
+keep their connection open (HTTP/1.1 keep-alive), sending the test sentences in turn
+(scripts/bench/serve_load.lua); a Python client would itself be the bottleneck at 32.
 Prints one JSON object per measurement and a table; bench/serve/results.jsonl.
 """
 import argparse
@@ -43,10 +45,6 @@ def run(cmd, **kw):
     return p, time.perf_counter() - t0
 
 
-def percentile(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
-
 
 class Client:
     """One keep-alive connection; post() returns the parsed answer."""
@@ -63,38 +61,16 @@ class Client:
         return json.loads(data)
 
 
-def one_client(port, path, sents):
-    c, lat = Client(port), []
-    t0 = time.perf_counter()
-    for s in sents:
-        t = time.perf_counter()
-        c.post(path, {"src": s})
-        lat.append(time.perf_counter() - t)
-    return time.perf_counter() - t0, lat
-
-
-def many_clients(port, path, sents, clients):
-    lat, lock, nxt = [], threading.Lock(), iter(range(len(sents)))
-
-    def work():
-        c = Client(port)
-        while True:
-            with lock:
-                i = next(nxt, None)
-            if i is None:
-                return
-            t = time.perf_counter()
-            c.post(path, {"src": sents[i]})
-            with lock:
-                lat.append(time.perf_counter() - t)
-
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - t0, lat
+def load(port, connections, seconds, sentences_file):
+    """wrk for `seconds` with `connections` connections (one thread): its JSON line."""
+    env = dict(os.environ, SENTENCES=sentences_file, ROUTE="/v1/translate")
+    p, _ = run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", os.path.join(HERE, "serve_load.lua"),
+                f"http://127.0.0.1:{port}/"], env=env)
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    if r["errors"]:
+        sys.exit(f"bench: {r['errors']} failed requests under load: {r}")
+    r["per_s"] = r["requests"] / r["seconds"]
+    return r
 
 
 def start(cmd, pattern):
@@ -124,6 +100,7 @@ def main():
     ap.add_argument("--sentences", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--requests", type=int, default=100000, help="memory check: requests in all")
+    ap.add_argument("--seconds", type=int, default=10, help="each load measurement")
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     a = ap.parse_args()
     attn, out = os.path.abspath(a.attn), os.path.abspath(a.out)
@@ -189,20 +166,16 @@ def main():
         srv, port = start([attn, "--threads", "1", "serve", "--checkpoint", ck, "--port", "0"],
                           r"listening on http://127\.0\.0\.1:(\d+)")
         Client(port).post("/v1/translate", {"src": sents[0]})  # warm
-        secs1, lat1 = one_client(port, "/v1/translate", sents)
-        secsN, latN = many_clients(port, "/v1/translate", sents, a.clients)
+        one = load(port, 1, a.seconds, test)
+        many = load(port, a.clients, a.seconds, test)
         if name == "bahdanau" and a.requests > 0:
-            done = 0
-            while done < 1000:
-                many_clients(port, "/v1/translate", sents, a.clients)
-                done += len(sents)
-            rss_1k = rss_mib(srv.pid)
+            done = load(port, a.clients, 1, test)["requests"]  # about a thousand
+            first, rss_1k = done, rss_mib(srv.pid)
             t0 = time.perf_counter()
             while done < a.requests:
-                many_clients(port, "/v1/translate", sents[:min(len(sents), a.requests - done)], a.clients)
-                done += min(len(sents), a.requests - done)
+                done += load(port, a.clients, 10, test)["requests"]
             rss_end = rss_mib(srv.pid)
-            emit({"model": name, "measure": "memory", "requests": done, "rss_after_1000_mib": rss_1k,
+            emit({"model": name, "measure": "memory", "requests": done, "first_requests": first, "rss_after_first_mib": rss_1k,
                   "rss_end_mib": rss_end, "growth_pct": 100 * (rss_end - rss_1k) / rss_1k,
                   "seconds": time.perf_counter() - t0})
         srv.terminate()
@@ -211,8 +184,8 @@ def main():
         ref, rport = start(["/usr/bin/python3", REF, "--threads", "1", "serve", "--load", ref_ck, "--port", "0"],
                            r"listening on http://127\.0\.0\.1:(\d+)")
         Client(rport).post("/v1/translate", {"src": sents[0]})
-        rsecs1, rlat1 = one_client(rport, "/v1/translate", sents)
-        rsecsN, rlatN = many_clients(rport, "/v1/translate", sents, a.clients)
+        rone = load(rport, 1, a.seconds, test)
+        rmany = load(rport, a.clients, a.seconds, test)
         ref.terminate()
         ref.wait()
 
@@ -222,12 +195,12 @@ def main():
               "translate_batch1_decode_ms": 1000 * dec1 / n,
               "translate_batch64_decode_sent_per_s": n / dec64, "translate_batch64_wall_sent_per_s": n / wall64,
               "translate_per_process_ms": 1000 * per_process,
-              "serve_one_client_ms": 1000 * secs1 / n, "serve_one_client_p50_ms": 1000 * percentile(lat1, 0.5),
-              "serve_one_client_p99_ms": 1000 * percentile(lat1, 0.99),
-              "serve_clients_sent_per_s": n / secsN, "serve_clients_p50_ms": 1000 * percentile(latN, 0.5),
-              "serve_clients_p99_ms": 1000 * percentile(latN, 0.99),
-              "ref_one_client_ms": 1000 * rsecs1 / n, "ref_clients_sent_per_s": n / rsecsN,
-              "ref_clients_p99_ms": 1000 * percentile(rlatN, 0.99)})
+              "serve_one_client_ms": one["mean_ms"], "serve_one_client_p50_ms": one["p50_ms"],
+              "serve_one_client_p99_ms": one["p99_ms"],
+              "serve_clients_sent_per_s": many["per_s"], "serve_clients_p50_ms": many["p50_ms"],
+              "serve_clients_p99_ms": many["p99_ms"],
+              "ref_one_client_ms": rone["mean_ms"], "ref_clients_sent_per_s": rmany["per_s"],
+              "ref_clients_p99_ms": rmany["p99_ms"]})
 
     r0 = rows[0]
     print(f"\n`attn serve` on {r0['cpu']}, {r0['blas']} (core {r0['blas_core'] or '-'}), inference on 1 thread; "
@@ -248,8 +221,9 @@ def main():
               f"{r['ref_one_client_ms']:.2f}, {r['ref_clients_sent_per_s']:.0f} ({r['ref_clients_p99_ms']:.1f}) |")
     for r in rows:
         if r["measure"] == "memory":
-            print(f"\nResident memory of the {r['model']} server: {r['rss_after_1000_mib']:.1f} MiB after 1,000 "
-                  f"requests, {r['rss_end_mib']:.1f} MiB after {r['requests']:,} ({r['growth_pct']:+.1f} %)")
+            print(f"\nResident memory of the {r['model']} server: {r['rss_after_first_mib']:.1f} MiB after "
+                  f"{r['first_requests']:,} requests, "
+                  f"{r['rss_end_mib']:.1f} MiB after {r['requests']:,} ({r['growth_pct']:+.1f} %)")
 
 
 if __name__ == "__main__":

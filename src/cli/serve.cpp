@@ -90,7 +90,7 @@ void add_serve(CLI::App& app, Globals& g, Runner& run) {
       ->check(CLI::Range(1, 4096));
   sub->add_option("--max-batch", o->max_batch, "sentences decoded together at most (default 64)")
       ->check(CLI::Range(1, 100000));
-  sub->add_option("--max-wait-ms", o->max_wait_ms, "wait for a fuller batch at most this long (default 0)")
+  sub->add_option("--max-wait-ms", o->max_wait_ms, "wait at most this long for the last batch's clients to come back (default 5)")
       ->check(CLI::Range(0.0, 10000.0));
   sub->add_option("--queue-limit", o->queue_limit, "sentences waiting at most, then 503 (default 1024)")
       ->check(CLI::Range(1, 10000000));
@@ -132,6 +132,8 @@ void add_serve(CLI::App& app, Globals& g, Runner& run) {
       const int port = server.bind();
       install_stop_handlers();
       std::thread http([&server] { server.listen(); });
+      // Until the listener runs, a stop() would be lost and join() wait forever.
+      for (int i = 0; i < 5000 && !server.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       struct Joiner {
         serve::Server& s;
         std::thread& t;

@@ -242,7 +242,7 @@ struct ServeConfig {
   int port = 8080;
   int threads = 64;
   int max_batch = 64;
-  double max_wait_ms = 0;
+  double max_wait_ms = 5;
   int queue_limit = 1024;
   int max_lines = 64;
   int max_src_tokens = 200;
@@ -258,7 +258,8 @@ struct ServeConfig {
     v.num("threads", threads, 1, 4096, "HTTP threads (connections served at once; they never run a model)");
     v.num("max_batch", max_batch, 1, 100000, "sentences the inference side decodes together at most");
     v.num("max_wait_ms", max_wait_ms, 0.0, 10000.0,
-          "how long a batch waits for more requests when the queue is short, 0 = never (one client never waits)");
+          "how long the inference side waits for the clients its last batch answered, when fewer sentences are "
+          "queued than that batch held (0 = never; a single client never waits)");
     v.num("queue_limit", queue_limit, 1, 10000000, "sentences waiting at most; beyond it requests get 503");
     v.num("max_lines", max_lines, 1, 100000, "source lines in one request at most");
     v.num("max_src_tokens", max_src_tokens, 1, 100000, "tokens in one source line at most (400 beyond)");

@@ -82,6 +82,9 @@ Server::Server(ServeConfig config) : config_(std::move(config)), http_(std::make
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
   });
   http_->set_tcp_nodelay(true);  // small answers, one at a time: no Nagle delay
+  // The library closes a kept-alive connection after 5 requests by default;
+  // its clients reconnecting through a listen backlog of 5 stall for seconds.
+  http_->set_keep_alive_max_count(1000000);
   routes();
 }
 
@@ -106,6 +109,8 @@ void Server::listen() { http_->listen_after_bind(); }
 void Server::attach(TranslationService* service) { service_.store(service); }
 
 void Server::stop() { http_->stop(); }
+
+bool Server::running() const { return http_->is_running(); }
 
 bool Server::host_allowed(const std::string& host) const {
   if (is_wildcard(config_.host)) return true;  // reachable under any name; the start-up warning says so

@@ -32,6 +32,8 @@ class Server {
   // Stops accepting; requests in flight are answered before listen() returns.
   void stop();
   int port() const { return port_; }
+  // Whether listen() has begun answering (stop() before that would be lost).
+  bool running() const;
   ServeMetrics& metrics() { return metrics_; }
 
  private:

@@ -18,7 +18,8 @@ std::string Job::batch_key() const {
 
 TranslationService::TranslationService(std::vector<TranslationModel> models, ServiceLimits limits,
                                        ServiceObserver* observer)
-    : models_(std::move(models)), limits_(limits), observer_(observer) {
+    : models_(std::move(models)), limits_(limits), observer_(observer),
+      expected_(static_cast<size_t>(limits.max_batch)) {
   worker_ = std::thread([this] { run(); });
 }
 
@@ -68,11 +69,15 @@ void TranslationService::run() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
-      if (limits_.max_wait_ms > 0 && queued_sentences_ < static_cast<size_t>(limits_.max_batch) && !stopping_) {
+      // The clients the last batch answered come back within a moment, and
+      // those that queued meanwhile are waiting: when fewer sentences than
+      // both are queued, wait (at most max_wait_ms) for the rest, or the
+      // batches split into halves that alternate. One client alone never
+      // waits: its last batch was its own one sentence, and nobody queued.
+      const size_t target = std::min(expected_, static_cast<size_t>(limits_.max_batch));
+      if (limits_.max_wait_ms > 0 && queued_sentences_ < target && !stopping_) {
         auto until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(limits_.max_wait_ms * 1000));
-        cv_.wait_until(lock, until, [&] {
-          return stopping_ || queued_sentences_ >= static_cast<size_t>(limits_.max_batch);
-        });
+        cv_.wait_until(lock, until, [&] { return stopping_ || queued_sentences_ >= target; });
       }
       // The oldest job, and every queued job that decodes the same way, up
       // to max_batch sentences; the others keep their places.
@@ -92,6 +97,10 @@ void TranslationService::run() {
       queued_sentences_ -= sentences;
     }
     process(group);
+    size_t decoded = 0;
+    for (const auto& j : group) decoded += j->src.size();
+    std::lock_guard<std::mutex> lock(mu_);
+    expected_ = decoded + queued_sentences_;
   }
 }
 

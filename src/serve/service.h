@@ -46,7 +46,7 @@ struct Job {
 
 struct ServiceLimits {
   int max_batch = 64;        // sentences decoded together at most
-  double max_wait_ms = 0;    // wait this long for more when fewer than max_batch are queued
+  double max_wait_ms = 5;    // wait this long for the last batch's clients when fewer are queued
   int queue_limit = 1024;    // sentences waiting at most
   int max_src_tokens = 200;  // per source line
 };
@@ -89,6 +89,7 @@ class TranslationService {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
   size_t queued_sentences_ = 0;
+  size_t expected_;  // sentences of the last batch + those queued when it ended (at first: a full batch)
   bool stopping_ = false;
   std::thread worker_;
 };
