@@ -390,15 +390,20 @@ def cmd_train(a):
                       "threads": torch.get_num_threads(), "peak_rss_mib": peak_rss_mib()}))
 
 
-def cmd_translate(a):
-    t0 = time.perf_counter()
-    ck = torch.load(a.load)
+def load(path):
+    """A model saved by `train --save`, in eval mode: (model, its args, source vocab, target id -> word)."""
+    ck = torch.load(path)
     args = argparse.Namespace(**ck["args"])
     sv, tv = ck["src_vocab"], ck["tgt_vocab"]
-    words = {i: w for w, i in tv.items()}
     model = make_model(args, len(sv), len(tv))
     model.load_state_dict(ck["state"])
     model.eval()
+    return model, args, sv, {i: w for w, i in tv.items()}
+
+
+def cmd_translate(a):
+    t0 = time.perf_counter()
+    model, args, sv, words = load(a.load)
     t_load = time.perf_counter() - t0
     t1 = time.perf_counter()
     lines = read_tokens(a.input)
@@ -431,13 +436,7 @@ def cmd_serve(a):
     """A plain server, as one is usually written: http.server's threads, one
     model behind a lock, each request decoded alone (greedy)."""
     import http.server
-    ck = torch.load(a.load)
-    args = argparse.Namespace(**ck["args"])
-    sv, tv = ck["src_vocab"], ck["tgt_vocab"]
-    words = {i: w for w, i in tv.items()}
-    model = make_model(args, len(sv), len(tv))
-    model.load_state_dict(ck["state"])
-    model.eval()
+    model, args, sv, words = load(a.load)
     lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):

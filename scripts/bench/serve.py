@@ -28,13 +28,10 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from user_path import MODELS  # noqa: E402  the same three models as the user's-path benchmark
 REF = os.path.join(HERE, "reference.py")
 DIMS = {"emb": 64, "hidden": 128, "dec_hidden": 128, "dropout": 0.0}  # the reference's shapes
-MODELS = {
-    "bottleneck": {"type": "bottleneck"},
-    "bahdanau": {"type": "bahdanau", "attention": {"score": "additive"}},
-    "luong": {"type": "luong", "input_feeding": True, "attention": {"score": "general"}},
-}
 
 
 def run(cmd, **kw):

@@ -9,11 +9,7 @@
 
 namespace attn {
 
-bool TranslationModel::has_attention() const {
-  for (auto* m : members)
-    if (m->decoder->has_attention()) return true;
-  return false;
-}
+bool TranslationModel::has_attention() const { return Ensemble(members).has_attention(); }
 
 int64_t TranslationModel::parameters() const {
   int64_t n = 0;
