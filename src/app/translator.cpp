@@ -136,7 +136,7 @@ std::string Translator::translate(const std::vector<std::string>& lines, size_t 
   if (records_)
     for (size_t i = 0; i < done.size(); ++i)
       if (!done[i].hyps.empty())
-        records_->push_back(attention_record(static_cast<int>(first + i), done[i].src_tokens, text, done[i].hyps[0]));
+        records_->push_back(hypothesis_record(model_, static_cast<int>(first + i), done[i].src_tokens, done[i].hyps[0]));
   return out;
 }
 

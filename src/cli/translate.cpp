@@ -106,7 +106,6 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
                    lines, secs, secs > 0 ? static_cast<double>(tr.sentences()) / secs : 0.0, d.beam,
                    g.before_main_seconds, load_secs);
       if (!o->dump.empty()) {
-        for (auto& r : recs) r.model = model.summary;
         std::string title = "attn translate: " + model.summary + ", " + join(o->checkpoints, " + ") + ", " +
                             decoding_summary(topts.search) + ", on " + (o->input == "-" ? "stdin" : o->input) +
                             (model.members.size() > 1 ? " (attention: the members' mean)" : "");

@@ -279,10 +279,8 @@ std::shared_ptr<Job> onmt_job(const json& body, const TranslationService& servic
     if (i > 0 && model != job->model) throw ApiError(400, where + ".id: every entry of one request names one model");
     job->model = model;
   }
-  const DecodeConfig& d = service.models()[job->model].first().config.decode;
-  job->options.search = search_options(d);
-  job->options.search.beam = std::min(d.beam, limits.max_beam);
-  job->options.search.nbest = std::min(d.nbest, job->options.search.beam);
+  const json none = json::object();  // its requests carry no decoding options: the model's defaults
+  read_decoding(Fields(none, "", {}), service.models()[job->model], limits, *job);
   return job;
 }
 

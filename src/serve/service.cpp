@@ -157,16 +157,31 @@ bool tokenize_sources(Job& j, const TranslationModel& m, size_t max_tokens,
 }
 }  // namespace
 
+namespace {
+// Every job's source lines tokenised into `sources` (and its targets into
+// `targets`, when given); per job that could be read, where its lines start.
+// A job with a line over the limit gets its 400 and is left out.
+std::vector<std::pair<Job*, size_t>> gather(std::vector<std::shared_ptr<Job>>& group, const TranslationModel& m,
+                                            size_t max_tokens, std::vector<std::vector<std::string>>& sources,
+                                            std::vector<std::string>* targets) {
+  std::vector<std::pair<Job*, size_t>> spans;
+  for (auto& j : group) {
+    std::vector<std::vector<std::string>> mine;
+    if (!tokenize_sources(*j, m, max_tokens, mine)) continue;
+    spans.emplace_back(j.get(), sources.size());
+    for (size_t i = 0; i < mine.size(); ++i) {
+      sources.push_back(std::move(mine[i]));
+      if (targets) targets->push_back(j->tgt[i]);
+    }
+  }
+  return spans;
+}
+}  // namespace
+
 void TranslationService::translate_group(std::vector<std::shared_ptr<Job>>& group) {
   TranslationModel& m = models_[group.front()->model];
   std::vector<std::vector<std::string>> sources;
-  std::vector<std::pair<Job*, size_t>> spans;  // each decoded job and where its lines start
-  for (auto& j : group) {
-    std::vector<std::vector<std::string>> mine;
-    if (!tokenize_sources(*j, m, static_cast<size_t>(limits_.max_src_tokens), mine)) continue;
-    spans.emplace_back(j.get(), sources.size());
-    for (auto& t : mine) sources.push_back(std::move(t));
-  }
+  auto spans = gather(group, m, static_cast<size_t>(limits_.max_src_tokens), sources, nullptr);
   if (sources.empty()) return;
   TranslateOptions o = group.front()->options;
   o.batch_size = limits_.max_batch;
@@ -186,16 +201,7 @@ void TranslationService::score_group(std::vector<std::shared_ptr<Job>>& group) {
   TranslationModel& m = models_[group.front()->model];
   std::vector<std::vector<std::string>> sources;
   std::vector<std::string> targets;
-  std::vector<std::pair<Job*, size_t>> spans;
-  for (auto& j : group) {
-    std::vector<std::vector<std::string>> mine;
-    if (!tokenize_sources(*j, m, static_cast<size_t>(limits_.max_src_tokens), mine)) continue;
-    spans.emplace_back(j.get(), sources.size());
-    for (size_t i = 0; i < mine.size(); ++i) {
-      sources.push_back(std::move(mine[i]));
-      targets.push_back(j->tgt[i]);
-    }
-  }
+  auto spans = gather(group, m, static_cast<size_t>(limits_.max_src_tokens), sources, &targets);
   if (sources.empty()) return;
   auto scored = score_pairs(m, sources, targets, limits_.max_batch, group.front()->attention,
                             group.front()->options.temperature);
