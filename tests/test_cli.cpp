@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <torch/cuda.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,48 @@ TEST(Cli, ConfigCheckReportsThreeMistakesAndExits2) {
   EXPECT_NE(r.err.find("did you mean \"general\""), std::string::npos);
   EXPECT_NE(r.err.find("model.hiden: unknown key"), std::string::npos);
   EXPECT_NE(r.err.find("train.lr: expected a number"), std::string::npos);
+}
+
+// Every refusal is one line "error: WHAT (WHERE)" with exit 2, CLI11's included.
+TEST(Cli, UsageErrorsSpeakOneFormat) {
+  TempDir d;
+  std::filesystem::create_directories(d.path("adir"));
+  struct Case {
+    std::string args, says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"train --config " + d.path("adir"), "error: --config: " + d.path("adir") + ": is a directory, expected a file"},
+           {"train --config " + d.path("nofile.json"), "error: --config: " + d.path("nofile.json") + ": no such file"},
+           {"data toy --n 0 --out " + d.path("t"), "error: --n: must be at least 1 (got 0)"},
+           {"data toy --n many --out " + d.path("t"), "error: --n: expected a number, at least 1 (got \"many\")"},
+           {"data toy --task nosuch --out " + d.path("t"), "error: --task: nosuch not in {copy,reverse,sort,toy-translate}"},
+           {"data toy --min-len 9 --max-len 3 --out " + d.path("t"), "error: --min-len 9 is larger than --max-len 3"},
+           {"--threads 0 info", "error: --threads: must be from 1 to 256 (got 0)"},
+           {"translate --checkpoint x.ckpt --beam 0", "error: --beam: must be from 1 to 1000 (got 0)"},
+           {"data", "error: A subcommand is required"}}) {
+    auto r = run_attn(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
+    EXPECT_EQ(r.err, c.says + "\n") << c.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(d.path("t.src")));
+  auto help = run_attn("data toy --help");  // help is no error
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("--min-len"), std::string::npos);
+}
+
+// "No usable pairs" says how many each filter dropped and which setting to change.
+TEST(Cli, NoUsableTrainingPairsSaysWhy) {
+  TempDir d;
+  ASSERT_EQ(run_attn("data toy --n 40 --min-len 3 --max-len 6 --out " + d.path("tr")).code, 0);
+  write_text(d.path("c.json"), "{\"data\": {\"train_src\": \"" + d.path("tr.src") + "\", \"train_tgt\": \"" +
+                                   d.path("tr.tgt") + "\", \"valid_src\": \"" + d.path("tr.src") +
+                                   "\", \"valid_tgt\": \"" + d.path("tr.tgt") + "\", \"max_src_len\": 2}}");
+  auto r = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("run"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no usable training pairs (of 40 lines: 40 longer than data.max_src_len=2 source tokens; "
+                       "raise data.max_src_len)"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, ConfigDefaultsIsAValidConfig) {
@@ -200,30 +243,70 @@ TEST(Cli, EvaluateCheckpointWritesReport) {
   EXPECT_TRUE(std::filesystem::exists(d.path("eval/svg/sentence-0.svg")));
 }
 
-TEST(Cli, SigintWritesAResumableCheckpointAndExits0) {
-  TempDir d;
+namespace {
+// `attn train` of a long toy run in a child process (stdout, stderr to files);
+// ignore_hup: started as under nohup.
+pid_t start_long_training(TempDir& d, bool ignore_hup = false) {
   write_text(d.path("c.json"), R"({"data": {"toy": {"task": "reverse", "n_train": 2000, "n_valid": 20, "min_len": 3, "max_len": 20}},
     "model": {"emb": 16, "hidden": 16, "dec_hidden": 32}, "train": {"max_steps": 1000000, "valid_every": 100000}})");
-  std::string cmd = std::string(ATTN_BINARY);
-  std::string run = d.path("run");
+  std::string cmd = std::string(ATTN_BINARY), run = d.path("run");
   pid_t pid = fork();
   if (pid == 0) {
     freopen(d.path("out.txt").c_str(), "w", stdout);
     freopen(d.path("err.txt").c_str(), "w", stderr);
+    if (ignore_hup) signal(SIGHUP, SIG_IGN);
     execl(cmd.c_str(), cmd.c_str(), "train", "--config", d.path("c.json").c_str(), "--run-dir", run.c_str(), nullptr);
     _exit(127);
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  kill(pid, SIGINT);
+  return pid;
+}
+
+// Stopped cleanly: exit 0, last.ckpt written, and --resume continues it.
+void expect_resumable_stop(TempDir& d, pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(d.path("err.txt"));
   EXPECT_NE(read_file(d.path("out.txt")).find("--resume"), std::string::npos);
+  std::string run = d.path("run");
   EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/last.ckpt"));
   auto r = run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + run +
                     " --resume --set train.max_steps=3");
   EXPECT_EQ(r.code, 0) << r.err;
+}
+}  // namespace
+
+TEST(Cli, SigintWritesAResumableCheckpointAndExits0) {
+  TempDir d;
+  pid_t pid = start_long_training(d);
+  kill(pid, SIGINT);
+  expect_resumable_stop(d, pid);
+}
+
+// A closed terminal (SIGHUP, sent by the kernel and again by the shell) stops
+// like SIGTERM; train.log keeps the resume command the terminal can no longer show.
+TEST(Cli, SighupFromAClosedTerminalStopsResumably) {
+  TempDir d;
+  pid_t pid = start_long_training(d);
+  kill(pid, SIGHUP);
+  kill(pid, SIGHUP);
+  expect_resumable_stop(d, pid);
+  std::string log = read_file(d.path("run/train.log"));
+  EXPECT_NE(log.find("SIGHUP"), std::string::npos) << log;
+  EXPECT_NE(log.find("--resume"), std::string::npos) << log;
+}
+
+// Under nohup, SIGHUP stays ignored: training goes on.
+TEST(Cli, SighupUnderNohupIsIgnored) {
+  TempDir d;
+  pid_t pid = start_long_training(d, /*ignore_hup=*/true);
+  kill(pid, SIGHUP);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, WNOHANG), 0) << "training ended on SIGHUP under nohup";
+  kill(pid, SIGTERM);
+  expect_resumable_stop(d, pid);
 }
 
 TEST(Cli, ScaledDownCompareShowsAttentionBeatingTheBottleneck) {
@@ -518,6 +601,61 @@ TEST(Cli, TranslateAnswersEachLineWhileItsInputStaysOpen) {
     }
     EXPECT_EQ(p.finish(), 0);
   }
+}
+
+// A named pipe as --input (what <(command) gives) is a stream like stdin: each
+// line is answered while the writer keeps the pipe open (it used to be read to its end first).
+TEST(Cli, TranslateStreamsANamedPipeGivenAsInput) {
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  auto whole = run_attn("translate --checkpoint " + ck, "a b c\nd e\n");
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  std::string fifo = d.path("in.fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  Piped p({"translate", "--checkpoint", ck, "--input", fifo});
+  int w = open(fifo.c_str(), O_WRONLY);  // waits for attn to open its end
+  ASSERT_GE(w, 0);
+  ASSERT_EQ(write(w, "a b c\n", 6), 6);
+  std::string first = p.line(60);
+  ASSERT_EQ(write(w, "d e\n", 4), 4);
+  std::string second = p.line(60);
+  close(w);
+  EXPECT_EQ(first + "\n" + second + "\n", whole.out);
+  EXPECT_EQ(p.finish(), 0);
+}
+
+// A refused --dump-attention (a bottleneck has none) leaves no folder behind.
+TEST(Cli, RefusedAttentionDumpCreatesNothing) {
+  TempDir d;
+  trained_checkpoint(d);
+  ASSERT_EQ(run_attn("--log-level warn train --config " + d.path("c.json") + " --run-dir " + d.path("bn") +
+                     " --set model.type=bottleneck")
+                .code,
+            0);
+  auto r = run_attn("translate --checkpoint " + d.path("bn/checkpoints/last.ckpt") + " --dump-attention " +
+                        d.path("dump/here") + " --output " + d.path("out/hyp.txt"),
+                    "a b\n");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: --dump-attention: this bottleneck model has no attention\n");
+  EXPECT_FALSE(std::filesystem::exists(d.path("dump")));
+  EXPECT_FALSE(std::filesystem::exists(d.path("out")));
+}
+
+// evaluate --align refuses a gold link outside its sentence (it reported an AER).
+TEST(Cli, EvaluateRefusesGoldLinksOutsideTheSentence) {
+  TempDir d;
+  std::string ck = trained_checkpoint(d);
+  auto lines = read_lines(d.path("run/data/test.align"));
+  lines[1] += " 0-40";
+  write_text(d.path("bad.align"), join(lines, "\n") + "\n");
+  auto r = run_attn("--log-level warn evaluate --checkpoint " + ck + " --src " + d.path("run/data/test.src") +
+                    " --ref " + d.path("run/data/test.tgt") + " --align " + d.path("bad.align") + " --out " +
+                    d.path("eval"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bad.align:2: link 0-40 is outside the sentence (target position 40"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(count(r.err, "\n"), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d.path("eval/metrics.json")));
 }
 
 // There is no GPU here and Debian's LibTorch has no CUDA: a CUDA request is

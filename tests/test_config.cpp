@@ -117,6 +117,29 @@ TEST(Config, FileErrorsNameTheFileAndLine) {
   }
 }
 
+// nlohmann's own errors would be raw ("[json.exception.out_of_range.406] ...")
+// or silent (a repeated key: the last wins). Both name the file and the place.
+TEST(Config, HugeNumbersAndRepeatedKeysAreConfigErrors) {
+  attn::test::TempDir d;
+  auto problem = [&](const std::string& text) {
+    attn::test::write_text(d.path("c.json"), text);
+    try {
+      load_config(d.path("c.json"));
+    } catch (const ConfigError& e) {
+      return e.problems().front();
+    }
+    return std::string("no error");
+  };
+  std::string big = problem("{\"train\": {\n  \"lr\": 1e400}}");
+  EXPECT_NE(big.find("c.json:2:9: number 1e400 is too large for a double"), std::string::npos) << big;
+  std::string twice = problem("{\"train\": {\"lr\": 0.01, \"lr\": 5}}");
+  EXPECT_NE(twice.find("c.json: train.lr: given twice"), std::string::npos) << twice;
+  std::string nested = problem(R"({"compare": {"models": [{"name": "a"}, {"name": "b", "model": {}, "name": "c"}]}})");
+  EXPECT_NE(nested.find("compare.models[1].name: given twice"), std::string::npos) << nested;
+  // The same key in different objects is no repetition.
+  EXPECT_EQ(problem(R"({"data": {"max_src_len": 50}, "model": {"attention": {"max_src_len": 50}}})"), "no error");
+}
+
 TEST(Config, DidYouMean) {
   EXPECT_EQ(did_you_mean("gneral", {"dot", "general"}), "general");
   EXPECT_EQ(did_you_mean("zzzzzz", {"dot", "general"}), "");

@@ -110,6 +110,8 @@ TEST(Corpus, LengthFilterCountsDrops) {
   Corpus c = encode_corpus(pairs, tok, tok, v, v, 3, 2, &st);
   EXPECT_EQ(c.size(), 1u);
   EXPECT_EQ(st.too_long, 2);
+  EXPECT_EQ(st.src_too_long, 1);
+  EXPECT_EQ(st.tgt_too_long, 1);
   EXPECT_EQ(c.examples[0].src, (std::vector<int>{v.id("a"), v.id("b")}));
   EXPECT_EQ(c.src_text[0], "a b");
 }

@@ -7,8 +7,12 @@
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
 #include "model/seq2seq.h"
+#include "test_util.h"
+#include "util/errors.h"
 
 using namespace attn;
+using attn::test::TempDir;
+using attn::test::write_text;
 
 TEST(Alignment, ParsesPharaohSureAndPossible) {
   auto g = parse_pharaoh("0-0 1?2  3-1");
@@ -135,4 +139,35 @@ TEST(TranslationMetrics, ExactMatchTokenAccuracyAndBuckets) {
   ASSERT_EQ(j["by_source_length"].size(), 2u);
   EXPECT_EQ(j["by_source_length"][1]["src_len"], "11-20");
   EXPECT_NEAR(j["by_source_length"][0]["exact_match"].get<double>(), 1.0, 1e-12);
+}
+
+// A gold link outside its sentence (either side) is refused with FILE:LINE and
+// the link, for the test set (by index) and for a corpus's examples (by line).
+TEST(ModelEval, GoldLinksOutsideTheSentenceAreRefused) {
+  TempDir d;
+  std::vector<Example> ex = {{{1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}, 1}, {{1, 2}, {1, 2, 3}, 2}};
+  auto refusal = [&](const std::string& second_line, bool by_line) {
+    write_text(d.path("g.align"), "0-0 4-4\n" + second_line + "\n");
+    try {
+      if (by_line)
+        gold_for_examples(d.path("g.align"), ex);
+      else
+        read_gold_alignments(d.path("g.align"), ex);
+    } catch (const DataError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  write_text(d.path("ok.align"), "0-0 4-4\n1-2 0?0\n");
+  EXPECT_EQ(read_gold_alignments(d.path("ok.align"), ex)[1].possible.size(), 2u);
+  EXPECT_EQ(gold_for_examples(d.path("ok.align"), ex)[0].sure.size(), 2u);
+  for (bool by_line : {false, true}) {
+    std::string target = refusal("0-40", by_line);
+    EXPECT_NE(target.find("g.align:2: link 0-40"), std::string::npos) << target;
+    EXPECT_NE(target.find("target has 3 tokens"), std::string::npos) << target;
+    std::string source = refusal("2?0", by_line);
+    EXPECT_NE(source.find("g.align:2: link 2?0"), std::string::npos) << source;
+    EXPECT_NE(source.find("source has 2 tokens"), std::string::npos) << source;
+    EXPECT_NE(refusal("1-3", by_line), "");  // j == target length: one past the end
+  }
 }

@@ -59,7 +59,7 @@ json finish_compare(const ComparePlan& plan) {
     Checkpoint ck = load_checkpoint(ck_path);
     Corpus test = load_corpus(base.data.test_src, base.data.test_tgt, ck.text, true, 0, 0);
     std::vector<GoldAlignment> gold;
-    if (!base.data.test_align.empty()) gold = read_gold_alignments(base.data.test_align, test.size());
+    if (!base.data.test_align.empty()) gold = read_gold_alignments(base.data.test_align, test.examples);
     EvalOptions eo;
     eo.search.beam = 1;
     eo.search.max_len_ratio = base.decode.max_len_ratio;

@@ -10,6 +10,13 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <filesystem>
+#include <optional>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -34,6 +41,59 @@ std::shared_ptr<StatusLineSink> g_status_line;  // null when stderr is not a ter
 }  // namespace
 
 StatusLineSink* status_line() { return g_status_line.get(); }
+
+namespace {
+std::string number_text(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", x);
+  return buf;
+}
+
+// nullopt when `s` is not a whole number in double's range.
+std::optional<double> as_number(const std::string& s) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+CLI::Validator in_range(double lo, double hi) {
+  std::string range = number_text(lo) + " to " + number_text(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& s) -> std::string {
+        auto v = as_number(s);
+        if (!v) return "expected a number from " + range + " (got \"" + s + "\")";
+        if (*v < lo || *v > hi) return "must be from " + range + " (got " + s + ")";
+        return "";
+      },
+      "[" + range + "]");
+}
+
+CLI::Validator at_least(double lo) {
+  std::string min = number_text(lo);
+  return CLI::Validator(
+      [lo, min](std::string& s) -> std::string {
+        auto v = as_number(s);
+        if (!v) return "expected a number, at least " + min + " (got \"" + s + "\")";
+        if (*v < lo) return "must be at least " + min + " (got " + s + ")";
+        return "";
+      },
+      ">= " + min);
+}
+
+CLI::Validator existing_file() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        std::error_code ec;
+        auto st = std::filesystem::status(s, ec);
+        if (!std::filesystem::exists(st)) return s + ": no such file";
+        if (std::filesystem::is_directory(st)) return s + ": is a directory, expected a file";
+        return "";
+      },
+      "FILE");
+}
 
 void setup_logging(const Globals& g, const std::string& file) {
   std::vector<spdlog::sink_ptr> sinks;
@@ -93,7 +153,7 @@ void decode_settings(const Config& checkpoint, const std::string& config_path, c
 
 void add_draw_options(CLI::App* sub, DrawOptions& o) {
   sub->add_option("--draw", o.draw, "sentences drawn in attention.html (default: output.dump_attention)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   sub->add_option("--scale", o.scale, "map colours: linear or sqrt (default: output.attention_scale)")
       ->check(CLI::IsMember({"linear", "sqrt"}));
 }
@@ -107,14 +167,25 @@ void write_attention(const std::string& dir, const std::string& title, const std
 }
 
 namespace {
-void on_signal(int) {
-  if (attn::stop_requested().exchange(true)) std::_Exit(130);  // second Ctrl-C: leave now
+std::atomic<int> g_stop_signal{0};
+
+void on_signal(int sig) {
+  g_stop_signal = sig;
+  // A closed terminal may send SIGHUP twice (the kernel, then the shell): only
+  // a second Ctrl-C or SIGTERM means "leave now".
+  if (attn::stop_requested().exchange(true) && sig != SIGHUP) std::_Exit(128 + sig);
 }
 }  // namespace
+
+int stop_signal() { return g_stop_signal; }
 
 void install_stop_handlers() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  // A closed terminal stops the run like SIGTERM; under nohup (SIGHUP already
+  // ignored by the parent) it is left ignored, so the run goes on.
+  struct sigaction old {};
+  if (sigaction(SIGHUP, nullptr, &old) == 0 && old.sa_handler != SIG_IGN) std::signal(SIGHUP, on_signal);
 }
 
 int main(int argc, char** argv) {
@@ -129,8 +200,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", version_text);
   app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  app.add_option("--threads", g.threads, "intra-op threads (1 is fastest on 2 vCPUs)")->check(CLI::Range(1, 256));
-  app.add_option("--seed", g.seed, "override train.seed")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", g.threads, "intra-op threads (1 is fastest on 2 vCPUs)")->check(in_range(1, 256));
+  app.add_option("--seed", g.seed, "override train.seed")->check(at_least(0));
   Runner run;
   add_train(app, g, run);
   add_evaluate(app, g, run);
@@ -146,8 +217,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kOk : kUsageError;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // One format for every error, whoever found it; CLI11's own would add lines.
+    std::string what = e.what();
+    std::cerr << "error: " << what.substr(0, what.find('\n')) << "\n";
+    return kUsageError;
   }
   setup_logging(g);
   if (const char* bad = invalid_kernels_environment()) {

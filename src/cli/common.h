@@ -37,6 +37,12 @@ void add_average(CLI::App& app, Globals& g, Runner& run);
 void add_score(CLI::App& app, Globals& g, Runner& run);
 void add_serve(CLI::App& app, Globals& g, Runner& run);
 
+// Option checks whose refusals read like attn's other errors (CLI11's own
+// print "0 not in range 0.000000 to 1.797e308"): "must be from 1 to 256 (got 0)".
+CLI::Validator in_range(double lo, double hi);
+CLI::Validator at_least(double lo);
+CLI::Validator existing_file();
+
 // Console logger (stderr) plus, if given, a file sink.
 void setup_logging(const Globals& g, const std::string& file = "");
 
@@ -72,8 +78,11 @@ std::string version_text();
 // WHAT to standard output"), never passes for success.
 void write_output(const std::string& path, const std::string& text, const std::string& what);
 
-// SIGINT/SIGTERM set attn::stop_requested(); a second signal exits at once.
+// SIGINT/SIGTERM/SIGHUP set attn::stop_requested(); a second SIGINT or SIGTERM
+// exits at once. SIGHUP stays ignored when the parent ignored it (nohup).
 void install_stop_handlers();
+// The signal that asked to stop (0: none).
+int stop_signal();
 
 int main(int argc, char** argv);
 

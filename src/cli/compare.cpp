@@ -71,7 +71,7 @@ void add_compare(CLI::App& app, Globals& g, Runner& run) {
     bool report_only = false;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("--config,-c", o->config, "JSON config with a compare section")->required()->check(CLI::ExistingFile);
+  sub->add_option("--config,-c", o->config, "JSON config with a compare section")->required()->check(existing_file());
   sub->add_option("--out", o->out, "report directory (default: output.run_dir)");
   sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
   sub->add_flag("--report-only", o->report_only, "evaluate the models already trained in --out and rewrite the report");

@@ -73,9 +73,9 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--align", o->align, "gold alignments (Pharaoh; i-j sure, i?j possible) for AER");
   sub->add_option("--hyp", o->hyp, "existing translations to score (no checkpoint)");
   sub->add_flag("--json", o->json, "print JSON");
-  sub->add_option("--beam", o->beam, "beam size (1 = greedy)")->check(CLI::Range(1, 1000));
-  sub->add_option("--length-penalty", o->alpha, "GNMT alpha")->check(CLI::Range(0.0, 10.0));
-  sub->add_option("--align-shift", o->shift, "hard alignment from attention row t+SHIFT")->check(CLI::Range(0, 1));
+  sub->add_option("--beam", o->beam, "beam size (1 = greedy)")->check(in_range(1, 1000));
+  sub->add_option("--length-penalty", o->alpha, "GNMT alpha")->check(in_range(0.0, 10.0));
+  sub->add_option("--align-shift", o->shift, "hard alignment from attention row t+SHIFT")->check(in_range(0, 1));
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N");
   sub->add_option("--out", o->out, "report directory (default: next to the checkpoint, eval/)");
@@ -95,6 +95,9 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
       if (o->beam) d.beam = o->beam;
       if (o->alpha >= 0) d.length_penalty = o->alpha;
       Corpus test = load_corpus(o->src, o->ref, ck.text, true, 0, 0);
+      // Links are checked against the sentences as given, before any cut below.
+      std::vector<GoldAlignment> gold;
+      if (!o->align.empty()) gold = read_gold_alignments(o->align, test.examples);
       EvalOptions eo;
       for (auto& m : cks) eo.ensemble.push_back(m.model.get());
       if (auto limit = static_cast<size_t>(Ensemble(eo.ensemble).max_source_tokens())) {
@@ -109,8 +112,6 @@ void add_evaluate(CLI::App& app, Globals& g, Runner& run) {
           spdlog::warn("{}: {} sources longer than the {} tokens this model reads (attention.max_src_len) were cut",
                        o->src, cut, limit);
       }
-      std::vector<GoldAlignment> gold;
-      if (!o->align.empty()) gold = read_gold_alignments(o->align, test.size());
       eo.search = search_options(d);
       eo.search.nbest = 1;
       eo.device = device;

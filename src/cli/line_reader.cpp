@@ -1,5 +1,6 @@
 #include "cli/line_reader.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,6 +48,17 @@ bool LineReader::next(std::string& line, bool wait) {
   if (find_invalid_utf8(line) != std::string::npos)
     throw DataError(name_ + ":" + std::to_string(count_) + ": invalid UTF-8");
   return true;
+}
+
+InputFd::InputFd(const std::string& path) {
+  if (path == "-") return;
+  do fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  while (fd_ < 0 && errno == EINTR);
+  if (fd_ < 0) throw DataError(path + ": cannot open for reading: " + std::strerror(errno));
+}
+
+InputFd::~InputFd() {
+  if (fd_ > 0) ::close(fd_);
 }
 
 bool is_regular_file(int fd) {

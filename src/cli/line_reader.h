@@ -25,6 +25,20 @@ class LineReader {
   bool end_ = false;
 };
 
+// The descriptor to read: 0 for "-", else the file opened (and closed with
+// this object). Throws DataError when it cannot be opened.
+class InputFd {
+ public:
+  explicit InputFd(const std::string& path);
+  ~InputFd();
+  InputFd(const InputFd&) = delete;
+  InputFd& operator=(const InputFd&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = 0;
+};
+
 // True when fd is a regular file (not a pipe or terminal): such input is
 // all there already, so it is read whole and decoded in length-sorted batches.
 bool is_regular_file(int fd);

@@ -80,7 +80,7 @@ void add_score(CLI::App& app, Globals&, Runner& run) {
   sub->add_flag("--json", o->json, "JSON lines: line, log_prob, tokens, per_token");
   sub->add_flag("--per-token", o->per_token, "n-best: rank and print by log-probability per token");
   sub->add_option("--dump-attention", o->dump, "forced-decoding attention: alignments.jsonl, attention.html");
-  sub->add_option("--batch-size", o->batch, "sentences per batch")->check(CLI::Range(1, 100000));
+  sub->add_option("--batch-size", o->batch, "sentences per batch")->check(in_range(1, 100000));
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N");
   sub->callback([&run, o] {
     run = [o] {

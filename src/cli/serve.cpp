@@ -85,22 +85,22 @@ void add_serve(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--checkpoint", o->checkpoints, "checkpoint(s) of one model, named after its run directory");
   sub->add_option("--config", o->config, "JSON config whose serve and decode sections apply");
   sub->add_option("--host", o->host, "address to listen on (default 127.0.0.1: this machine only)");
-  sub->add_option("--port", o->port, "TCP port (default 8080; 0: a free one, logged)")->check(CLI::Range(0, 65535));
+  sub->add_option("--port", o->port, "TCP port (default 8080; 0: a free one, logged)")->check(in_range(0, 65535));
   sub->add_option("--threads", o->threads, "HTTP threads: connections served at once (default 64)")
-      ->check(CLI::Range(1, 4096));
+      ->check(in_range(1, 4096));
   sub->add_option("--max-batch", o->max_batch, "sentences decoded together at most (default 64)")
-      ->check(CLI::Range(1, 100000));
+      ->check(in_range(1, 100000));
   sub->add_option("--max-wait-ms", o->max_wait_ms, "wait at most this long for the last batch's clients to come back (default 5)")
-      ->check(CLI::Range(0.0, 10000.0));
+      ->check(in_range(0.0, 10000.0));
   sub->add_option("--queue-limit", o->queue_limit, "sentences waiting at most, then 503 (default 1024)")
-      ->check(CLI::Range(1, 10000000));
-  sub->add_option("--max-lines", o->max_lines, "lines in one request at most (default 64)")->check(CLI::Range(1, 100000));
+      ->check(in_range(1, 10000000));
+  sub->add_option("--max-lines", o->max_lines, "lines in one request at most (default 64)")->check(in_range(1, 100000));
   sub->add_option("--max-src-tokens", o->max_src_tokens, "tokens in one source line at most (default 200)")
-      ->check(CLI::Range(1, 100000));
+      ->check(in_range(1, 100000));
   sub->add_option("--max-body-kb", o->max_body_kb, "request body limit in KiB, then 413 (default 1024)")
-      ->check(CLI::Range(1, 1048576));
+      ->check(in_range(1, 1048576));
   sub->add_option("--request-timeout", o->request_timeout, "seconds a request may wait for its answer, then 504")
-      ->check(CLI::Range(0.001, 86400.0));
+      ->check(in_range(0.001, 86400.0));
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N");
   sub->callback([&run, &g, o] {
     run = [&g, o] {

@@ -80,7 +80,7 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
     std::string device;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("--config,-c", o->config, "JSON config")->required()->check(CLI::ExistingFile);
+  sub->add_option("--config,-c", o->config, "JSON config")->required()->check(existing_file());
   sub->add_option("--run-dir", o->run_dir, "run directory (default: output.run_dir)");
   sub->add_flag("--resume", o->resume, "continue from RUN_DIR/checkpoints/last.ckpt exactly");
   sub->add_flag("--overwrite", o->overwrite, "start again in a run directory that holds checkpoints (deletes them)")
@@ -88,10 +88,10 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N (sets train.device)");
   sub->add_option("--set", o->sets, "override a config value: key.path=value (repeatable)");
   sub->add_option("--stop-after", o->stop_after, "stop as if interrupted after N updates (for testing resume)");
-  sub->add_option("--nproc", o->nproc, "data-parallel over N local processes (1 thread each)")->check(CLI::Range(1, 64));
-  sub->add_option("--world-size", o->world, "data-parallel: number of processes in all")->check(CLI::Range(1, 4096));
+  sub->add_option("--nproc", o->nproc, "data-parallel over N local processes (1 thread each)")->check(in_range(1, 64));
+  sub->add_option("--world-size", o->world, "data-parallel: number of processes in all")->check(in_range(1, 4096));
   sub->add_option("--rank", o->rank, "data-parallel: this process's rank (0 validates and writes)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   sub->add_option("--master", o->master, "data-parallel: HOST:PORT where rank 0 listens");
   sub->callback([&run, &g, o] {
     run = [&g, o] {
@@ -157,8 +157,11 @@ void add_train(CLI::App& app, Globals& g, Runner& run) {
         std::string again = "attn train --config " + o->config + " --run-dir " + dir;
         if (o->nproc > 1) again += " --nproc " + std::to_string(o->nproc);
         for (const auto& s : o->sets) again += " --set " + s;
-        std::printf("stopped at step %lld; checkpoint %s. Resume with: %s --resume\n", static_cast<long long>(r.steps),
-                    r.last_checkpoint.c_str(), again.c_str());
+        std::string msg = "stopped at step " + std::to_string(r.steps) + "; checkpoint " + r.last_checkpoint +
+                          ". Resume with: " + again + " --resume";
+        // The terminal that would show it is gone: train.log keeps the line.
+        if (stop_signal() == SIGHUP) spdlog::warn("the terminal closed (SIGHUP): {}", msg);
+        std::printf("%s\n", msg.c_str());
         return static_cast<int>(kOk);
       }
       // The yardstick for the model's FLOP rate: this machine's sgemm, measured now (~0.2 s).

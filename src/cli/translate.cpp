@@ -37,13 +37,13 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("--checkpoint", o->checkpoints, "model checkpoint; several: an ensemble")->required();
-  sub->add_option("--input,-i", o->input, "source text, - for stdin");
+  sub->add_option("--input,-i", o->input, "source text, - for stdin; a pipe (also a named one) is answered line by line");
   sub->add_option("--output,-o", o->output, "output file, - for stdout");
-  sub->add_option("--beam", o->beam, "beam size (1 = greedy)")->check(CLI::Range(1, 1000));
-  sub->add_option("--nbest", o->nbest, "hypotheses per sentence")->check(CLI::Range(1, 1000));
-  sub->add_option("--length-penalty", o->alpha, "GNMT alpha")->check(CLI::Range(0.0, 10.0));
-  sub->add_option("--max-len-ratio", o->ratio, "max output length per source token")->check(CLI::Range(0.1, 100.0));
-  sub->add_option("--batch-size", o->batch, "sentences per batch")->check(CLI::Range(1, 100000));
+  sub->add_option("--beam", o->beam, "beam size (1 = greedy)")->check(in_range(1, 1000));
+  sub->add_option("--nbest", o->nbest, "hypotheses per sentence")->check(in_range(1, 1000));
+  sub->add_option("--length-penalty", o->alpha, "GNMT alpha")->check(in_range(0.0, 10.0));
+  sub->add_option("--max-len-ratio", o->ratio, "max output length per source token")->check(in_range(0.1, 100.0));
+  sub->add_option("--batch-size", o->batch, "sentences per batch")->check(in_range(1, 100000));
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N");
   sub->add_option("--dump-attention", o->dump, "write alignments.jsonl, attention.html and SVGs here");
   sub->add_option("--config", o->config, "JSON config whose decode/output sections apply");
@@ -53,6 +53,10 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
       // Outputs are checked before any work: a bad --output must not cost the whole run.
       if (o->output != "-") check_writable(o->output);
       if (!o->dump.empty()) check_writable(o->dump + "/alignments.jsonl");
+      // stdin, or a named file; one that is not a regular file (a pipe, <(command),
+      // /dev/stdin) is read as a stream, like stdin.
+      const std::string input_name = o->input == "-" ? "<stdin>" : o->input;
+      InputFd input_fd(o->input);
       const torch::Device device = resolve_device(o->device);
       auto c0 = std::chrono::steady_clock::now();
       TranslationModel model = load_translation_model(o->checkpoints, device);
@@ -73,14 +77,14 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
       TranslateOptions topts;
       topts.search = search_options(d);
       topts.batch_size = d.batch_size;
-      Translator tr(model, topts, o->input == "-" ? "<stdin>" : o->input);
+      Translator tr(model, topts, input_name);
       std::vector<AttentionRecord> recs;
       if (!o->dump.empty()) tr.keep_records(&recs);
       size_t lines = 0;
-      if (o->input == "-" && o->output == "-" && !is_regular_file(0)) {
+      if (o->output == "-" && !is_regular_file(input_fd.fd())) {
         // A pipe or terminal: answer each line as soon as it is decoded,
         // batching only what has already arrived.
-        LineReader in(0, "<stdin>");
+        LineReader in(input_fd.fd(), input_name);
         std::vector<std::string> chunk;
         std::string line;
         while (in.next(line, /*wait=*/true)) {
@@ -91,11 +95,11 @@ void add_translate(CLI::App& app, Globals& g, Runner& run) {
         }
       } else {
         std::vector<std::string> all;
-        if (o->input == "-") {
-          LineReader in(0, "<stdin>");
+        if (o->input == "-" || !is_regular_file(input_fd.fd())) {
+          LineReader in(input_fd.fd(), input_name);
           for (std::string line; in.next(line, true);) all.push_back(line);
         } else {
-          all = read_lines(o->input);
+          all = read_lines(o->input);  // also reads .gz
         }
         lines = all.size();
         write_output(o->output, tr.translate(all, 0), "the translations");

@@ -424,31 +424,89 @@ Config config_from_json(const json& j) {
   return c;
 }
 
+namespace {
+// "LINE:COL" of byte offset `off` in text.
+std::string line_col(const std::string& text, size_t off) {
+  off = std::min(off, text.size());
+  int line = 1, col = 1;
+  for (size_t i = 0; i < off; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+// A parser callback that refuses a key given twice in one object (nlohmann
+// would keep the last silently). Frames follow the nesting; the path names
+// the key as a config path ("train.lr", "compare.models[1].name").
+class DuplicateKeys {
+ public:
+  bool operator()(int, json::parse_event_t e, json& parsed) {
+    using E = json::parse_event_t;
+    if (e == E::object_start || e == E::array_start) {
+      frames_.push_back({e == E::object_start, {}, "", 0});
+    } else if (e == E::object_end || e == E::array_end) {
+      frames_.pop_back();
+      element_done();
+    } else if (e == E::key) {
+      Frame& f = frames_.back();
+      f.key = parsed.get<std::string>();
+      if (!f.keys.insert(f.key).second) throw ConfigError({path() + ": given twice in one object (which one counts?)"});
+    } else if (e == E::value) {
+      element_done();
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool object;
+    std::set<std::string> keys;
+    std::string key;
+    int index;
+  };
+  void element_done() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+  }
+  std::string path() const {
+    std::string p;
+    for (const auto& f : frames_)
+      p += f.object ? (p.empty() ? "" : ".") + f.key : "[" + std::to_string(f.index) + "]";
+    return p;
+  }
+  std::vector<Frame> frames_;
+};
+}  // namespace
+
 Config load_config(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError({path + ": cannot open config file"});
   std::stringstream ss;
   ss << in.rdbuf();
+  const std::string text = ss.str();
   json j;
   try {
-    j = json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
+    j = json::parse(text, DuplicateKeys(), true, /*ignore_comments=*/true);
   } catch (const json::parse_error& e) {
-    // nlohmann reports a byte offset; turn it into line:column.
-    std::string text = ss.str();
-    size_t off = std::min<size_t>(e.byte, text.size());
-    int line = 1, col = 1;
-    for (size_t i = 0; i + 1 < off; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
+    // nlohmann reports a byte offset (one past the bad character); turn it into line:column.
     std::string what = e.what();
     auto pos = what.find("syntax error");
-    throw ConfigError({path + ":" + std::to_string(line) + ":" + std::to_string(col) + ": invalid JSON: " +
+    throw ConfigError({path + ":" + line_col(text, e.byte ? e.byte - 1 : 0) + ": invalid JSON: " +
                        (pos == std::string::npos ? what : what.substr(pos))});
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double ("1e400"): nlohmann names the text but not where it is.
+    std::string what = e.what();
+    auto q = what.find('\'');
+    std::string number = q == std::string::npos ? "" : what.substr(q + 1, what.rfind('\'') - q - 1);
+    size_t at = number.empty() ? std::string::npos : text.find(number);
+    throw ConfigError({path + (at == std::string::npos ? "" : ":" + line_col(text, at)) + ": number " + number +
+                       " is too large for a double"});
+  } catch (const ConfigError& e) {
+    throw ConfigError({path + ": " + e.problems().front()});
   }
   try {
     return config_from_json(j);

@@ -43,9 +43,18 @@ Corpus encode_corpus(const std::vector<TextPair>& pairs, const Tokenizer& src_to
   for (const auto& p : pairs) {
     auto s = src_tok.encode(p.src);
     auto t = tgt_tok.encode(p.tgt);
-    if ((max_src > 0 && static_cast<int>(s.size()) > max_src) ||
-        (max_tgt > 0 && static_cast<int>(t.size()) > max_tgt) || s.empty() || t.empty()) {
-      if (stats) ++stats->too_long;
+    const bool src_long = max_src > 0 && static_cast<int>(s.size()) > max_src;
+    const bool tgt_long = max_tgt > 0 && static_cast<int>(t.size()) > max_tgt;
+    if (src_long || tgt_long || s.empty() || t.empty()) {
+      if (stats) {
+        if (src_long || tgt_long) {
+          ++stats->too_long;
+          stats->src_too_long += src_long;
+          stats->tgt_too_long += tgt_long;
+        } else {
+          ++stats->no_tokens;
+        }
+      }
       continue;
     }
     c.examples.push_back({src_vocab.encode(s), tgt_vocab.encode(t), p.line});
@@ -55,6 +64,27 @@ Corpus encode_corpus(const std::vector<TextPair>& pairs, const Tokenizer& src_to
     c.tgt_text.push_back(p.tgt);
   }
   return c;
+}
+
+std::string describe_drops(const ReadStats& st, int max_src, int max_tgt) {
+  std::vector<std::string> parts, fixes;
+  if (st.empty) parts.push_back(std::to_string(st.empty) + " with an empty line on one side");
+  if (st.no_tokens) parts.push_back(std::to_string(st.no_tokens) + " with no tokens once tokenised");
+  if (st.src_too_long) {
+    parts.push_back(std::to_string(st.src_too_long) + " longer than data.max_src_len=" + std::to_string(max_src) +
+                    " source tokens");
+    fixes.push_back("data.max_src_len");
+  }
+  if (st.tgt_too_long) {
+    parts.push_back(std::to_string(st.tgt_too_long) + " longer than data.max_tgt_len=" + std::to_string(max_tgt) +
+                    " target tokens");
+    fixes.push_back("data.max_tgt_len");
+  }
+  std::string s = "of " + std::to_string(st.lines) + " lines";
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : ": ") + parts[i];
+  if (parts.empty()) s += ": none dropped";
+  if (!fixes.empty()) s += "; raise " + fixes[0] + (fixes.size() > 1 ? " and " + fixes[1] : "");
+  return s;
 }
 
 }  // namespace attn

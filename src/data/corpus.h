@@ -21,7 +21,9 @@ struct TextPair {
 struct ReadStats {
   int lines = 0;
   int empty = 0;     // skipped because one side was empty
-  int too_long = 0;  // dropped by the length filter
+  int too_long = 0;  // dropped by the length filter (either side)
+  int src_too_long = 0, tgt_too_long = 0;  // of those, too long on that side (a pair may count in both)
+  int no_tokens = 0;  // dropped because a side has no tokens once tokenised
 };
 
 // Both files, line by line. Errors name the file and line: missing file,
@@ -41,5 +43,9 @@ struct Corpus {
 Corpus encode_corpus(const std::vector<TextPair>& pairs, const Tokenizer& src_tok, const Tokenizer& tgt_tok,
                      const Vocab& src_vocab, const Vocab& tgt_vocab, int max_src = 0, int max_tgt = 0,
                      ReadStats* stats = nullptr);
+
+// What the filters dropped, for "no usable pairs": "of 100 lines, 100 longer
+// than data.max_src_len=2 source tokens; raise data.max_src_len".
+std::string describe_drops(const ReadStats& st, int max_src, int max_tgt);
 
 }  // namespace attn

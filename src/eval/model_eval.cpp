@@ -24,19 +24,39 @@ AttentionRecord attention_record(int id, const std::vector<std::string>& src_tok
   return r;
 }
 
-std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t expected) {
-  auto lines = read_lines(path);
-  if (lines.size() != expected)
-    throw DataError(path + " has " + std::to_string(lines.size()) + " lines but the test set has " +
-                    std::to_string(expected));
-  std::vector<GoldAlignment> out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    try {
-      out.push_back(parse_pharaoh(lines[i]));
-    } catch (const std::invalid_argument& e) {
-      throw DataError(path + ":" + std::to_string(i + 1) + ": " + e.what());
-    }
+namespace {
+// Line `line` (1-based) of a Pharaoh file, each link checked against the
+// example's lengths: a link outside the sentence would give a wrong AER.
+GoldAlignment checked_gold(const std::string& path, int line, const std::string& text, const Example& e) {
+  GoldAlignment g;
+  try {
+    g = parse_pharaoh(text);
+  } catch (const std::invalid_argument& err) {
+    throw DataError(path + ":" + std::to_string(line) + ": " + err.what());
   }
+  const int src = static_cast<int>(e.src.size()), tgt = static_cast<int>(e.tgt.size());
+  for (auto [i, j] : g.possible) {
+    if (i < src && j < tgt) continue;
+    bool sure = g.sure.count({i, j}) > 0;
+    std::string link = std::to_string(i) + (sure ? "-" : "?") + std::to_string(j);
+    std::string why = i >= src ? "source position " + std::to_string(i) + " but the source has " +
+                                     std::to_string(src) + " tokens"
+                               : "target position " + std::to_string(j) + " but the target has " +
+                                     std::to_string(tgt) + " tokens";
+    throw DataError(path + ":" + std::to_string(line) + ": link " + link + " is outside the sentence (" + why +
+                    ", counted from 0)");
+  }
+  return g;
+}
+}  // namespace
+
+std::vector<GoldAlignment> read_gold_alignments(const std::string& path, const std::vector<Example>& ex) {
+  auto lines = read_lines(path);
+  if (lines.size() != ex.size())
+    throw DataError(path + " has " + std::to_string(lines.size()) + " lines but the test set has " +
+                    std::to_string(ex.size()));
+  std::vector<GoldAlignment> out;
+  for (size_t i = 0; i < lines.size(); ++i) out.push_back(checked_gold(path, static_cast<int>(i + 1), lines[i], ex[i]));
   return out;
 }
 
@@ -47,11 +67,7 @@ std::vector<GoldAlignment> gold_for_examples(const std::string& path, const std:
     if (e.line < 1 || static_cast<size_t>(e.line) > lines.size())
       throw DataError(path + " has " + std::to_string(lines.size()) + " lines but the corpus uses line " +
                       std::to_string(e.line));
-    try {
-      out.push_back(parse_pharaoh(lines[static_cast<size_t>(e.line - 1)]));
-    } catch (const std::invalid_argument& err) {
-      throw DataError(path + ":" + std::to_string(e.line) + ": " + err.what());
-    }
+    out.push_back(checked_gold(path, e.line, lines[static_cast<size_t>(e.line - 1)], e));
   }
   return out;
 }

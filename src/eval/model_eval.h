@@ -40,10 +40,11 @@ struct EvalReport {
 AttentionRecord attention_record(int id, const std::vector<std::string>& src_tokens, const TextModel& text,
                                  const Hypothesis& h);
 
-// Reads a Pharaoh file; throws DataError naming the file and line.
-std::vector<GoldAlignment> read_gold_alignments(const std::string& path, size_t expected_lines);
+// Reads a Pharaoh file, a line per example; throws DataError naming the file
+// and line for a bad link and for one outside its sentence (either side).
+std::vector<GoldAlignment> read_gold_alignments(const std::string& path, const std::vector<Example>& ex);
 // The gold alignment of each example, by its line in the corpus files (a
-// corpus may have skipped empty lines). Throws DataError naming the file.
+// corpus may have skipped empty lines), checked like read_gold_alignments.
 std::vector<GoldAlignment> gold_for_examples(const std::string& path, const std::vector<Example>& ex);
 
 EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpus& corpus,

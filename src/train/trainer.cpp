@@ -444,8 +444,11 @@ bool Loop::setup() {
   train_ = load_corpus(c_.data.train_src, c_.data.train_tgt, text_, c_.data.skip_empty, c_.data.max_src_len,
                        c_.data.max_tgt_len, &tst);
   valid_ = load_corpus(c_.data.valid_src, c_.data.valid_tgt, text_, c_.data.skip_empty, 0, 0, &vst);
-  if (train_.examples.empty()) throw DataError(c_.data.train_src + ": no usable training pairs");
-  if (valid_.examples.empty()) throw DataError(c_.data.valid_src + ": no usable validation pairs");
+  if (train_.examples.empty())
+    throw DataError(c_.data.train_src + ": no usable training pairs (" +
+                    describe_drops(tst, c_.data.max_src_len, c_.data.max_tgt_len) + ")");
+  if (valid_.examples.empty())
+    throw DataError(c_.data.valid_src + ": no usable validation pairs (" + describe_drops(vst, 0, 0) + ")");
   if (!c_.data.valid_align.empty())
     valid_gold_ = gold_for_examples(c_.data.valid_align, valid_.examples);
   if (tst.empty) spdlog::warn("{}: skipped {} pairs with an empty side", c_.data.train_src, tst.empty);

@@ -113,18 +113,31 @@ bool write_all(int fd, const std::string& content) {
 }  // namespace
 
 void check_writable(const std::string& path) {
+  // Nothing is created here: a command refused later must leave no folder behind.
   std::filesystem::path p(path);
   std::error_code ec;
   if (std::filesystem::is_directory(p, ec)) throw WriteError(path + ": is a directory, expected a file name");
-  if (p.has_parent_path()) {
-    std::filesystem::create_directories(p.parent_path(), ec);
-    if (ec) throw WriteError(path + ": cannot create its folder: " + ec.message());
-    if (::access(p.parent_path().c_str(), W_OK) != 0) throw WriteError(path + ": cannot write there: " + why(errno));
-  }
+  std::filesystem::path dir = p.parent_path();
+  while (!dir.empty() && !std::filesystem::exists(dir, ec)) dir = dir.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!std::filesystem::is_directory(dir, ec))
+    throw WriteError(path + ": cannot create its folder: " + dir.string() + " is not a directory");
+  if (::access(dir.c_str(), W_OK) != 0) throw WriteError(path + ": cannot write there: " + why(errno));
 }
+
+namespace {
+void make_parent(const std::string& path) {
+  std::filesystem::path p(path);
+  if (!p.has_parent_path()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(p.parent_path(), ec);
+  if (ec) throw WriteError(path + ": cannot create its folder: " + ec.message());
+}
+}  // namespace
 
 void write_file_atomic(const std::string& path, const std::string& content) {
   check_writable(path);
+  make_parent(path);
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) throw WriteError(path + ": cannot write: " + why(errno));

@@ -24,7 +24,8 @@ void write_file_atomic(const std::string& path, const std::string& content);
 // (the file is cut back to its old size, so no half line stays) and throws WriteError.
 void append_file(const std::string& path, const std::string& content);
 // Throws WriteError unless `path` could be written: not a directory, its
-// folder exists or can be made. Checked before long work, not after.
+// folder exists or can be made (nothing is created). Checked before long work,
+// not after. write_file_atomic makes the folder when it writes.
 void check_writable(const std::string& path);
 std::string read_file(const std::string& path);
 
