@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 #include "blas/blas_probe.h"
 #include "cli/common.h"
@@ -49,7 +50,7 @@ std::string number_text(double x) {
   return buf;
 }
 
-// nullopt when `s` is not a whole number in double's range.
+// nullopt when `s` is not a finite number.
 std::optional<double> as_number(const std::string& s) {
   char* end = nullptr;
   errno = 0;
@@ -57,30 +58,30 @@ std::optional<double> as_number(const std::string& s) {
   if (s.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
   return v;
 }
+
+// One check for both wordings: `bounds` is "from 1 to 256" or "at least 1";
+// `sep` joins it to "expected a number" (" " or ", ").
+CLI::Validator number_check(double lo, double hi, const std::string& bounds, const char* sep,
+                            const std::string& description) {
+  return CLI::Validator(
+      [lo, hi, bounds, sep](std::string& s) -> std::string {
+        auto v = as_number(s);
+        if (!v) return "expected a number" + (sep + bounds) + " (got \"" + s + "\")";
+        if (*v < lo || *v > hi) return "must be " + bounds + " (got " + s + ")";
+        return "";
+      },
+      description);
+}
 }  // namespace
 
 CLI::Validator in_range(double lo, double hi) {
   std::string range = number_text(lo) + " to " + number_text(hi);
-  return CLI::Validator(
-      [lo, hi, range](std::string& s) -> std::string {
-        auto v = as_number(s);
-        if (!v) return "expected a number from " + range + " (got \"" + s + "\")";
-        if (*v < lo || *v > hi) return "must be from " + range + " (got " + s + ")";
-        return "";
-      },
-      "[" + range + "]");
+  return number_check(lo, hi, "from " + range, " ", "[" + range + "]");
 }
 
 CLI::Validator at_least(double lo) {
-  std::string min = number_text(lo);
-  return CLI::Validator(
-      [lo, min](std::string& s) -> std::string {
-        auto v = as_number(s);
-        if (!v) return "expected a number, at least " + min + " (got \"" + s + "\")";
-        if (*v < lo) return "must be at least " + min + " (got " + s + ")";
-        return "";
-      },
-      ">= " + min);
+  return number_check(lo, std::numeric_limits<double>::infinity(), "at least " + number_text(lo), ", ",
+                      ">= " + number_text(lo));
 }
 
 CLI::Validator existing_file() {
