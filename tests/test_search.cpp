@@ -91,6 +91,7 @@ TEST(Search, BeamOfOneEqualsGreedy) {
     Seq2Seq m(tiny(type), 10, 10);
     m->eval();
     SearchOptions o;
+    o.keep_attention = true;
     auto g = greedy_search(*m, batch(), o);
     auto b = beam_search(*m, batch(), o);
     for (size_t i = 0; i < g.size(); ++i) {
@@ -119,6 +120,7 @@ TEST(Search, GreedyBatchEqualsOneSentenceAtATime) {
     }
     SearchOptions o;
     o.max_len_ratio = 1.0, o.max_len_add = 1;  // different limits per sentence: rows leave at different steps
+    o.keep_attention = true;
     auto g = greedy_search(*m, make_batch(ex, {0, 1, 2, 3, 4}), o);
     for (int i = 0; i < 5; ++i) {
       auto one = greedy_search(*m, make_batch(ex, {i}), o);
@@ -144,6 +146,7 @@ TEST(Search, NbestIsSortedAndAttentionRowsSumToOne) {
   o.beam = 5;
   o.nbest = 4;
   o.length_penalty = 0.6;
+  o.keep_attention = true;
   auto res = beam_search(*m, batch(), o);
   for (const auto& nb : res) {
     ASSERT_EQ(nb.size(), 4u);
@@ -153,6 +156,38 @@ TEST(Search, NbestIsSortedAndAttentionRowsSumToOne) {
       ASSERT_EQ(h.attention.size(0), static_cast<int64_t>(h.tokens.size()));
       if (h.attention.size(0) > 0)
         EXPECT_TRUE(torch::allclose(h.attention.sum(1), torch::ones({h.attention.size(0)}), 1e-5, 1e-5));
+    }
+  }
+}
+
+// Attention is copied out only when asked; what search decides must not
+// depend on it (greedy and beam, every decoder, n-best included).
+TEST(Search, AttentionIsKeptOnlyWhenAskedAndChangesNothingElse) {
+  for (const std::string type : {"bahdanau", "luong", "bottleneck"}) {
+    torch::manual_seed(6);
+    Seq2Seq m(tiny(type), 10, 10);
+    m->eval();
+    for (int beam : {1, 3}) {
+      SearchOptions o;
+      o.beam = beam;
+      o.nbest = beam;
+      auto plain = search(*m, batch(), o);
+      o.keep_attention = true;
+      auto kept = search(*m, batch(), o);
+      ASSERT_EQ(plain.size(), kept.size());
+      for (size_t i = 0; i < plain.size(); ++i) {
+        ASSERT_EQ(plain[i].size(), kept[i].size()) << type << " beam " << beam;
+        for (size_t k = 0; k < plain[i].size(); ++k) {
+          const Hypothesis &a = plain[i][k], &b = kept[i][k];
+          EXPECT_EQ(a.tokens, b.tokens) << type << " beam " << beam;
+          EXPECT_EQ(a.token_log_probs, b.token_log_probs) << type << " beam " << beam;
+          EXPECT_EQ(a.score, b.score) << type << " beam " << beam;
+          EXPECT_FALSE(a.attention.defined()) << type << " beam " << beam << ": not asked for";
+          EXPECT_FALSE(a.eos_attention.defined()) << type << " beam " << beam;
+          EXPECT_EQ(b.attention.defined(), type != "bottleneck") << type << " beam " << beam;
+          if (b.attention.defined()) EXPECT_EQ(b.attention.size(0), static_cast<int64_t>(b.tokens.size()));
+        }
+      }
     }
   }
 }
@@ -252,6 +287,7 @@ TEST(Search, StoppingRuleWaitsForLongerHypothesesUnderLengthPenalty) {
   SearchOptions o;
   o.beam = 2;
   o.length_penalty = 0.0;
+  o.keep_attention = true;
   auto plain = beam_search(*m, b, o);
   EXPECT_TRUE(plain[0][0].tokens.empty());  // without a penalty, ending at once is best
   EXPECT_NEAR(plain[0][0].score, std::log(0.55), 1e-5);
@@ -292,6 +328,7 @@ TEST(Search, TheStepThatEmitsEosKeepsItsAttentionApart) {
   m->eval();
   Batch b = make_batch({{{4, 5, 4, 5, 4, 5}, {4}, 1}}, {0});
   SearchOptions o;
+  o.keep_attention = true;
   auto g = greedy_search(*m, b, o);  // EOS at once (0.55)
   ASSERT_TRUE(g[0][0].ended);
   EXPECT_TRUE(g[0][0].tokens.empty());

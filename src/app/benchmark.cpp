@@ -70,6 +70,7 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
   so.beam = o.what == "beam" ? o.beam : 1;
   so.max_len_ratio = 1.0;
   so.max_len_add = 0;  // decode exactly as long as the reference could be: comparable work
+  so.keep_attention = o.keep_attention;
   double rss_early = 0;
   const int early = o.warmup + std::max(1, o.repeats / 10);
   for (int k = 0; k < o.warmup + o.repeats; ++k) {
@@ -136,6 +137,7 @@ json run_benchmark(const ModelConfig& mc, const BenchOptions& o) {
   else
     j["sentences_per_sec"] = static_cast<double>(sentences) / total_s;
   if (o.what == "beam") j["beam"] = o.beam;
+  if (o.what != "train") j["keep_attention"] = o.keep_attention;
   return j;
 }
 

@@ -18,6 +18,7 @@ struct BenchOptions {
   int warmup = 3, repeats = 10;
   int distinct = 20;  // at most this many distinct batches, reused in turn (long leak runs)
   int seed = 1;
+  bool keep_attention = false;  // greedy/beam: copy attention out, as dumps and the server's "attention" do
 };
 
 // One JSON object: model, parameters, median ms per batch, tokens/s or

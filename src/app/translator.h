@@ -84,7 +84,10 @@ class Translator {
       : model_(model), options_(std::move(options)), input_name_(std::move(input_name)) {}
   // Lines numbered first, first + 1, ... (0-based, as n-best indices).
   std::string translate(const std::vector<std::string>& lines, size_t first);
-  void keep_records(std::vector<AttentionRecord>* records) { records_ = records; }
+  void keep_records(std::vector<AttentionRecord>* records) {
+    records_ = records;
+    options_.search.keep_attention = records != nullptr;
+  }
   double decode_seconds() const { return decode_seconds_; }
   size_t sentences() const { return sentences_; }
 

@@ -33,6 +33,8 @@ void add_bench(CLI::App& app, Globals&, Runner& run) {
   sub->add_option("--warmup", o->warmup, "untimed batches first");
   sub->add_option("--repeats", o->repeats, "timed batches");
   sub->add_option("--distinct", o->distinct, "distinct batches, reused in turn (default 20)");
+  sub->add_flag("--keep-attention", o->keep_attention,
+                "greedy/beam: copy each step's attention out, as --dump-attention and the server's attention do");
   auto* dh = sub->get_option("--dec-hidden");
   sub->callback([&run, m, o, len, dh, score] {
     const ModelType& type = *find_model_type(m->type);  // a bottleneck ignores --score

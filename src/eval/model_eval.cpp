@@ -77,7 +77,9 @@ EvalReport evaluate_model(Seq2SeqImpl& model, const TextModel& text, const Corpu
   if (o.align_shift < 0 || o.align_shift > 1) throw std::invalid_argument("align_shift must be 0 or 1");
   EvalReport r;
   auto t0 = std::chrono::steady_clock::now();
-  auto hyps = decode_corpus(o.ensemble.empty() ? std::vector<Seq2SeqImpl*>{&model} : o.ensemble, c.examples, o.search,
+  SearchOptions so = o.search;
+  so.keep_attention = true;  // the output's entropy and hard links (hyp.align)
+  auto hyps = decode_corpus(o.ensemble.empty() ? std::vector<Seq2SeqImpl*>{&model} : o.ensemble, c.examples, so,
                             o.batch_size, o.device);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<int> src_len;

@@ -55,7 +55,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& models, const Batch& 
     const int64_t A = static_cast<int64_t>(active.size());
     cum.push_back(scores);
     EnsembleStep out = models.step(y);
-    if (out.attention.defined()) weights.push_back(out.attention);
+    if (o.keep_attention && out.attention.defined()) weights.push_back(out.attention);
     Tensor& logp = out.logp;  // [A*K, V]
     int64_t V = logp.size(1);
     Tensor base = torch::tensor(scores, torch::kDouble).to(dev).to(logp.scalar_type()).unsqueeze(1);

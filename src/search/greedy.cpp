@@ -29,7 +29,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(Ensemble& models, const Batch
     auto [lp, tok] = out.logp.max(-1);
     // One transfer per step: the chosen tokens, their log-probs, the weights.
     Tensor tok_c = tok.to(torch::kCPU), lp_c = lp.to(torch::kCPU).to(torch::kDouble);
-    if (out.attention.defined()) {
+    if (o.keep_attention && out.attention.defined()) {
       att_steps.push_back(out.attention.to(torch::kCPU).to(torch::kFloat));
       att_rows.push_back(torch::tensor(active, torch::kLong));
     }

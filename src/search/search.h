@@ -17,7 +17,7 @@ struct Hypothesis {
   double score = 0;            // log_prob / length penalty: what beam search ranks by
   bool ended = true;           // produced EOS (false: cut at the maximum length)
   std::vector<double> token_log_probs;  // one per token, then EOS's if ended: they sum to log_prob
-  torch::Tensor attention;     // [tokens, src_len incl. EOS] float CPU, undefined without attention
+  torch::Tensor attention;     // [tokens, src_len incl. EOS] float CPU; undefined without attention or keep_attention
   torch::Tensor eos_attention;  // [src_len incl. EOS]: the step that emitted EOS; undefined if cut or no attention
 };
 
@@ -27,6 +27,10 @@ struct SearchOptions {
   double max_len_ratio = 2.0;
   int max_len_add = 10;
   int nbest = 1;
+  // Copy each step's attention out into the hypotheses. Only what shows or
+  // measures attention asks (dumps, the server's "attention", AER, entropy);
+  // plain translation skips the copies (Marian and JoeyNMT make it opt-in).
+  bool keep_attention = false;
 };
 
 // The search a decode config asks for.

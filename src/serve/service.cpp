@@ -185,6 +185,8 @@ void TranslationService::translate_group(std::vector<std::shared_ptr<Job>>& grou
   if (sources.empty()) return;
   TranslateOptions o = group.front()->options;
   o.batch_size = limits_.max_batch;
+  // Jobs that differ only in "attention" share a batch; it is kept when one asks.
+  for (const auto& j : group) o.search.keep_attention = o.search.keep_attention || j->attention;
   auto done = translate_tokens(m, std::move(sources), o);
   size_t tokens = 0;
   for (auto& [j, start] : spans) {
