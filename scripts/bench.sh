@@ -18,6 +18,11 @@
 #   scripts/bench.sh serve      # attn serve as clients see it: one client, 32 at once, memory over
 #                               # 100,000 requests (REQUESTS=N), against attn translate and a
 #                               # plain-PyTorch server (scripts/bench/serve.py; bench/serve/results.jsonl)
+#   scripts/bench.sh attention  # what search gains by not copying attention out unless asked:
+#                               # greedy 64, beam 5, greedy 1 with and without --keep-attention
+#                               # (bench/attention.jsonl)
+#   scripts/bench.sh validation # a validation's cost early and late in a 200-validation run
+#                               # (scripts/bench/validation_cost.py)
 #   scripts/bench.sh leak       # resident memory over 10,000 training steps per model
 #                               # (tiny size, about 6 minutes; bench/leak.jsonl)
 set -euo pipefail
@@ -30,6 +35,44 @@ mkdir -p bench
 if [ "$SIZES" = serve ]; then
   exec /usr/bin/python3 scripts/bench/serve.py --attn build/attn --out bench/serve --requests "${REQUESTS:-100000}" \
     --steps "${STEPS:-300}"
+fi
+if [ "$SIZES" = validation ]; then
+  exec /usr/bin/python3 scripts/bench/validation_cost.py --attn build/attn
+fi
+if [ "$SIZES" = attention ]; then
+  : > bench/attention.jsonl
+  for size in small medium; do
+    if [ "$size" = small ]; then dims="--emb 64 --hidden 128 --min-len 5 --max-len 50 --vocab 24"
+    else dims="--emb 256 --hidden 512 --min-len 8 --max-len 30 --vocab 8000"; fi
+    for model in bahdanau luong; do
+      for what in "greedy 64" "beam 64 --beam 5" "greedy 1"; do
+        set -- $what
+        for round in $(seq "${ROUNDS:-3}"); do  # in turn, so a neighbour's load hits both alike
+          for keep in "" --keep-attention; do
+            ./build/attn --threads 1 bench --model "$model" --what "$1" --batch "$2" ${3:+$3 $4} $dims \
+              --repeats "${REPEATS:-10}" --warmup 2 $keep | sed "s|^{|{\"size\":\"$size\",|" | tee -a bench/attention.jsonl
+          done
+        done
+      done
+    done
+  done
+  /usr/bin/python3 - bench/attention.jsonl <<'PY'
+import json, sys
+best = {}
+for r in map(json.loads, open(sys.argv[1])):
+    k = (r["size"], r["model"], r["what"], r["batch"], r["keep_attention"])
+    if k not in best or r["ms_per_batch_median"] < best[k]["ms_per_batch_median"]:
+        best[k] = r
+print("\n| size | model | search | batch | ms/batch, attention kept | ms/batch, not kept | gain |\n|---|---|---|---|---|---|---|")
+for (size, model, what, batch, keep), r in best.items():
+    if keep:
+        continue
+    kept = best[(size, model, what, batch, True)]["ms_per_batch_median"]
+    plain = r["ms_per_batch_median"]
+    name = f"beam {r['beam']}" if what == "beam" else what
+    print(f"| {size} | {model} | {name} | {batch} | {kept:.2f} | {plain:.2f} | {100 * (kept - plain) / kept:+.1f} % |")
+PY
+  exit 0
 fi
 if [ "$SIZES" = leak ]; then
   STEPS=${STEPS:-10000}

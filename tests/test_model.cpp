@@ -328,3 +328,28 @@ TEST(TiedEmbeddings, OneTensorServesEveryUseAndLearnsFromAll) {
     EXPECT_TRUE(torch::allclose(all->forward(b).logits, back->forward(b).logits));
   }
 }
+
+// Beam search reorders a decoder's state with index_select: every
+// per-hypothesis tensor must follow the rows, undefined ones stay undefined.
+TEST(Model, DecoderStateReordersEveryField) {
+  DecoderState st;
+  st.hidden = torch::arange(3).view({3, 1});
+  st.feed = torch::arange(3).view({3, 1}) + 10;
+  st.coverage = torch::arange(3).view({3, 1}) + 20;
+  st.fixed = torch::arange(3).view({3, 1}) + 30;
+  st.step = 7;
+  Tensor idx = torch::tensor({2L, 0L, 2L});
+  DecoderState r = st.index_select(idx);
+  std::vector<Tensor> fields;
+  std::apply([&](auto&... t) { (fields.push_back(t), ...); }, r.rows());
+  ASSERT_EQ(fields.size(), 4u);
+  for (size_t k = 0; k < fields.size(); ++k)
+    EXPECT_TRUE(fields[k].view({-1}).equal(idx + 10 * static_cast<int64_t>(k))) << "field " << k;
+  EXPECT_EQ(r.step, 7);
+  DecoderState partial;
+  partial.hidden = torch::arange(3).view({3, 1});
+  DecoderState p = partial.index_select(idx);
+  EXPECT_TRUE(p.hidden.view({-1}).equal(idx));
+  EXPECT_FALSE(p.feed.defined());
+  EXPECT_FALSE(p.coverage.defined());
+}

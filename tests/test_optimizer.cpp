@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "eval/validation.h"
 #include "train/optimizer.h"
 #include "train/trainer.h"
 
@@ -95,7 +96,8 @@ TEST(Schedule, PlateauDecaysAfterPatienceAndStopsAtFloor) {
 }
 
 TEST(Metric, Direction) {
-  EXPECT_TRUE(metric_better("loss", 1.0, 2.0));
-  EXPECT_TRUE(metric_better("bleu", 2.0, 1.0));
-  EXPECT_FALSE(metric_better("exact_match", 0.1, 0.2));
+  EXPECT_TRUE(metric_named("loss").better(1.0, 2.0));
+  EXPECT_TRUE(metric_named("bleu").better(2.0, 1.0));
+  EXPECT_FALSE(metric_named("exact_match").better(0.1, 0.2));
+  EXPECT_TRUE(metric_named("ppl").better(3.0, 4.0));
 }

@@ -1,17 +1,24 @@
-// The registry of model types and attention scores: a new score is one class
-// and one register_score() entry, and then config validation, the model,
-// training, search and the FLOP count all take it; built-in entries keep
-// their rules.
+// The registry of model types, attention scores and validation metrics: a new
+// score is one class and one register_score() entry, and then config
+// validation, the model, training, search and the FLOP count all take it; a
+// new metric is one register_metric() entry, and then train.metric, the
+// trainer, metrics.jsonl, the console line, summary.json and the plots take
+// it; built-in entries keep their rules.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "config/registry.h"
 #include "data/batch.h"
+#include "eval/validation.h"
 #include "model/attention.h"
+#include "model/bahdanau_decoder.h"
 #include "model/flops.h"
 #include "model/seq2seq.h"
 #include "search/search.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+#include "util/text_file.h"
 
 #include "test_util.h"
 
@@ -83,6 +90,7 @@ TEST(Registry, ANewScoreIsValidatedBuiltTrainedAndSearched) {
   EXPECT_GT(m->encoder->embed->weight.grad().abs().sum().item<double>(), 0.0);
   m->eval();
   SearchOptions o;
+  o.keep_attention = true;
   for (int beam : {1, 3}) {
     o.beam = beam;
     auto hyps = search(*m, batch, o);
@@ -114,4 +122,116 @@ TEST(Registry, BuiltInEntriesKeepTheirRules) {
   json cov = luong("general");
   cov["model"]["attention"]["coverage"] = true;
   EXPECT_TRUE(has(problems(cov), "coverage: supported by model.type bahdanau only"));
+}
+
+// A TER-like metric (lower is better), registered in one place. Its values are
+// scripted so that the lowest is neither the first nor the last validation:
+// a trainer that ignored the direction, or kept the latest, would pick another.
+TEST(Registry, ANewMetricIsLoggedPlottedAndSelectsTheLowest) {
+  const std::vector<double> script = {0.6, 0.2, 0.9, 0.4};
+  auto calls = std::make_shared<size_t>(0);
+  ASSERT_TRUE(register_metric({"ter_like", "valid_ter_like", "a TER-like edit rate (test)", true,
+                               [script, calls](const ValidationPass& p) {
+                                 EXPECT_EQ(p.hyps.size(), p.refs.size());
+                                 return script[std::min((*calls)++, script.size() - 1)];
+                               },
+                               "TER", 3, "scores", "TER-like", 1}));
+  test::TempDir d;
+  json j = {{"data",
+             {{"toy", {{"task", "reverse"}, {"n_train", 200}, {"n_valid", 20}, {"n_test", 20}, {"min_len", 3},
+                       {"max_len", 6}, {"test_min_len", 3}, {"test_max_len", 6}, {"vocab", 8}, {"seed", 3}}},
+              {"batch_size", 16}}},
+            {"model", {{"type", "bahdanau"}, {"emb", 8}, {"hidden", 8}, {"dec_hidden", 16}, {"dropout", 0.0}}},
+            {"train", {{"max_steps", 40}, {"valid_every", 10}, {"keep_best", 2}, {"metric", "ter_like"}}},
+            {"output", {{"run_dir", d.path()}}}};
+  EXPECT_TRUE(problems(j).empty());  // train.metric accepts the registered name
+  j["train"]["metric"] = "ter_lik";
+  EXPECT_TRUE(has(problems(j), "did you mean \"ter_like\"?"));
+  j["train"]["metric"] = "ter_like";
+  TrainOptions o;
+  o.run_dir = d.path();
+  train(config_from_json(j), o);
+
+  // Logged at every validation, under its key, and on the console line.
+  auto lines = read_lines(d.path("metrics.jsonl"));
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    json line = json::parse(lines[i]);
+    EXPECT_DOUBLE_EQ(line.at("valid_ter_like").get<double>(), script[i]);
+    EXPECT_NE(validation_summary(line).find("TER " + std::string(i == 1 ? "0.200" : i == 3 ? "0.400" : "")),
+              std::string::npos);
+  }
+  // Plotted with the other scores.
+  EXPECT_NE(read_file(d.path("valid_scores.svg")).find("TER-like"), std::string::npos);
+  // The lowest (0.2 at step 20) is best.ckpt; keep_best 2 kept it and 0.4 (step 40).
+  json summary = json::parse(read_file(d.path("summary.json")));
+  EXPECT_EQ(summary["metric"]["name"], "ter_like");
+  EXPECT_EQ(summary["metric"]["lower_is_better"], true);
+  EXPECT_DOUBLE_EQ(summary["metric"]["best"].get<double>(), 0.2);
+  EXPECT_EQ(load_checkpoint(d.path("checkpoints/best.ckpt"), torch::kCPU).trainer_state["step"], 20);
+  EXPECT_TRUE(std::filesystem::exists(d.path("checkpoints/best-step20.ckpt")));
+  EXPECT_TRUE(std::filesystem::exists(d.path("checkpoints/best-step40.ckpt")));
+  EXPECT_FALSE(std::filesystem::exists(d.path("checkpoints/best-step10.ckpt")));
+  EXPECT_FALSE(std::filesystem::exists(d.path("checkpoints/best-step30.ckpt")));
+}
+
+namespace {
+// The example decoder: RNNsearch with a tanh deep output whatever
+// model.maxout says (one class; its entry below is the only other line).
+ModelConfig without_maxout(ModelConfig c) {
+  c.maxout = false;
+  return c;
+}
+class TanhRnnSearchImpl : public BahdanauDecoderImpl {
+ public:
+  TanhRnnSearchImpl(const ModelConfig& c, int64_t vocab, const torch::nn::Embedding& shared)
+      : BahdanauDecoderImpl(without_maxout(c), vocab, shared) {}
+};
+bool register_example_decoder() {
+  return register_model_type(
+      {"rnnsearch-tanh", "RNNsearch with a tanh deep output", true, true, "additive", false, {"additive", "concat"},
+       [](const ModelConfig& c, int64_t vocab, const std::shared_ptr<torch::nn::EmbeddingImpl>& shared) {
+         return std::make_shared<TanhRnnSearchImpl>(c, vocab, torch::nn::Embedding(shared));
+       },
+       [](const ModelConfig& m, double T, double V) { return find_model_type("bahdanau")->flops(without_maxout(m), T, V); }});
+}
+}  // namespace
+
+TEST(Registry, ANewDecoderIsValidatedBuiltTrainedSearchedAndCounted) {
+  ASSERT_TRUE(register_example_decoder());
+  json j = {{"model", {{"type", "rnnsearch-tanh"}, {"emb", 8}, {"hidden", 4}, {"dec_hidden", 8}, {"dropout", 0.0},
+                       {"attention", {{"score", "additive"}, {"coverage", true}}}}}};
+  EXPECT_TRUE(problems(j).empty());  // its type, its score (named in its entry), coverage
+  j["model"]["attention"]["score"] = "dot";
+  EXPECT_TRUE(has(problems(j), "the rnnsearch-tanh decoder takes additive, concat; \"dot\""));
+  j["model"]["attention"]["score"] = "additive";
+  Config c = config_from_json(j);
+  torch::manual_seed(2);
+  Seq2Seq m(c.model, 12, 12);
+  ASSERT_NE(dynamic_cast<TanhRnnSearchImpl*>(m->decoder.get()), nullptr);
+  Batch batch = make_batch({{{4, 5, 6}, {6, 5, 4}, 1}, {{7, 8, 9, 4, 5}, {5}, 2}}, {0, 1});
+  m->loss(batch, 0.0, 0.0).loss.backward();
+  EXPECT_GT(m->encoder->embed->weight.grad().abs().sum().item<double>(), 0.0);
+  m->eval();
+  SearchOptions o;
+  o.keep_attention = true;
+  auto greedy = search(*m, batch, o);
+  o.beam = 3;
+  auto beam = search(*m, batch, o);
+  ASSERT_EQ(greedy.size(), 2u);
+  ASSERT_EQ(beam.size(), 2u);
+  for (size_t i = 0; i < greedy.size(); ++i) {
+    EXPECT_GE(beam[i][0].score, greedy[i][0].score - 1e-4);  // beam finds at least greedy's score
+    ASSERT_TRUE(greedy[i][0].attention.defined());
+  }
+  // Its FLOP count is its entry's (the Bahdanau count without maxout), and
+  // a type nobody registered is an error, not another model's count.
+  ModelConfig plain = c.model;
+  plain.type = "bahdanau";
+  plain.maxout = false;
+  EXPECT_DOUBLE_EQ(forward_flops(c.model, 12, 10, 7), forward_flops(plain, 12, 10, 7));
+  ModelConfig unknown = c.model;
+  unknown.type = "conditional-gru";
+  EXPECT_THROW(forward_flops(unknown, 12, 10, 7), std::invalid_argument);
+  EXPECT_THROW(Seq2Seq(unknown, 12, 12), c10::Error);
 }

@@ -3,7 +3,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "app/translator.h"
+#include "config/registry.h"
 #include "report/training_plots.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
@@ -56,7 +59,7 @@ TEST(Trainer, ShortRunLowersValidationLossAndWritesFiles) {
   auto m = metrics(d.path());
   ASSERT_EQ(m.size(), 4u);
   EXPECT_LT(m.back()["valid_loss"].get<double>(), m.front()["valid_loss"].get<double>());
-  for (const char* key : {"step", "epoch", "lr", "train_loss", "tokens_per_sec", "wall_seconds", "valid_ppl", "valid_bleu",
+  for (const char* key : {"step", "epoch", "lr", "train_loss", "tokens_per_sec", "wall_seconds", "validation_seconds", "valid_ppl", "valid_bleu",
                           "valid_chrf", "valid_token_accuracy", "attention_entropy", "attention_entropy_normalised",
                           "attention_entropy_bands"})
     EXPECT_TRUE(m.back().contains(key)) << key;
@@ -87,7 +90,9 @@ TEST(Trainer, StopAndResumeGivesTheSameMetrics) {
   ASSERT_EQ(ma.size(), mb.size());
   for (size_t i = 0; i < ma.size(); ++i)
     for (auto it = ma[i].begin(); it != ma[i].end(); ++it) {
-      if (it.key() == "tokens_per_sec" || it.key() == "model_gflops_per_sec" || it.key() == "wall_seconds") continue;  // rates
+      if (it.key() == "tokens_per_sec" || it.key() == "model_gflops_per_sec" || it.key() == "wall_seconds" ||
+          it.key() == "validation_seconds")
+        continue;  // rates and times
       EXPECT_EQ(it.value(), mb[i][it.key()]) << "line " << i << " key " << it.key();
     }
 }
@@ -191,8 +196,11 @@ TEST(Trainer, TrainLossAtEveryLogStepAndTrainingPlotsInTheRunDirectory) {
   EXPECT_EQ(tc.valid_loss.x, (std::vector<double>{10, 20}));
   EXPECT_EQ(tc.entropy.y.size(), 2u);
   EXPECT_EQ(tc.bands.size(), 4u);
-  EXPECT_EQ(tc.exact.x, (std::vector<double>{10, 20}));
-  EXPECT_LE(tc.bleu.y.back(), 1.0);  // BLEU / 100, on the same 0-1 axis
+  ASSERT_NE(tc.metric("exact match"), nullptr);
+  EXPECT_EQ(tc.metric("exact match")->x, (std::vector<double>{10, 20}));
+  ASSERT_NE(tc.metric("BLEU / 100"), nullptr);
+  EXPECT_LE(tc.metric("BLEU / 100")->y.back(), 1.0);  // BLEU / 100, on the same 0-1 axis
+  EXPECT_NE(tc.metric("token accuracy"), nullptr);  // exact match, token accuracy, BLEU / 100: as before the registry
   for (const char* f : {"loss.svg", "valid_scores.svg", "entropy.svg", "entropy_bands.svg", "valid_attention.html"})
     EXPECT_TRUE(std::filesystem::exists(d.path(f))) << f;
   // Two tracked sentences (dump_sentences), each drawn at both validations.
@@ -227,4 +235,81 @@ TEST(Trainer, MetricsEpochCountsFromOneAndLrIsTheOneUsed) {
   EXPECT_DOUBLE_EQ(m[0]["lr"].get<double>(), 1e-9);
   EXPECT_DOUBLE_EQ(m[1]["lr"].get<double>(), 1e-9);  // lowered at this validation, for the updates after it
   EXPECT_DOUBLE_EQ(m[2]["lr"].get<double>(), 5e-10);
+}
+
+namespace {
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+// "INDEX ||| TEXT ||| SCORE" lines: texts exactly, scores to 2e-3 (another
+// CPU's BLAS may round the fourth decimal the other way).
+void expect_same_nbest(const std::string& got, const std::string& want, const std::string& what) {
+  auto g = split_lines(got), w = split_lines(want);
+  ASSERT_EQ(g.size(), w.size()) << what;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const size_t gs = g[i].rfind(" ||| "), ws = w[i].rfind(" ||| ");
+    ASSERT_NE(gs, std::string::npos) << what;
+    EXPECT_EQ(g[i].substr(0, gs), w[i].substr(0, ws)) << what << " line " << i;
+    EXPECT_NEAR(std::stod(g[i].substr(gs + 5)), std::stod(w[i].substr(ws + 5)), 2e-3) << what << " line " << i;
+  }
+}
+}  // namespace
+
+// Checkpoints committed as fixtures (tests/fixtures/checkpoints/make.sh, one
+// set per format) load with today's code and translate as they did then.
+TEST(Checkpoint, FixturesOfEarlierVersionsStillLoadAndTranslateTheSame) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(test::source_dir()) / "tests/fixtures/checkpoints";
+  int seen = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".ckpt") continue;
+    ++seen;
+    const std::string stem = e.path().string().substr(0, e.path().string().size() - 5);  // PREFIX-MODEL
+    const std::string prefix = stem.substr(0, stem.rfind('-'));
+    TranslationModel m = load_translation_model({e.path().string()}, torch::kCPU);
+    std::vector<std::string> lines = read_lines(prefix + ".src");
+    TranslateOptions o;
+    o.search = search_options(m.first().config.decode);
+    Translator greedy(m, o, "fixture");
+    EXPECT_EQ(greedy.translate(lines, 0), read_file(stem + ".greedy")) << e.path();
+    o.search.beam = 3, o.search.nbest = 2;
+    Translator beam(m, o, "fixture");
+    expect_same_nbest(beam.translate(lines, 0), read_file(stem + ".beam3"), e.path().string());
+  }
+  EXPECT_GE(seen, 3);  // bahdanau, luong, bottleneck of the first format at least
+}
+
+// A rule added after a checkpoint was written does not make it unloadable;
+// keys of other versions are warnings; only a model it cannot build is refused.
+TEST(Checkpoint, StoredConfigOutlivesChangedRules) {
+  const std::string fixture = test::source_dir() + "/tests/fixtures/checkpoints/2026-12-bahdanau.ckpt";
+  // A new cross-field rule on the fixture's own score: a new config is refused, the checkpoint still loads.
+  const AttentionScore saved = *find_score("additive");
+  AttentionScore stricter = saved;
+  stricter.check = [](const ModelConfig&, const DataConfig&) { return std::string("score: a rule of a later version"); };
+  register_score(stricter);
+  Checkpoint ck = load_checkpoint(fixture, torch::kCPU);
+  EXPECT_THROW(config_from_json(config_to_json(ck.config)), ConfigError);
+  EXPECT_NO_THROW(load_checkpoint(fixture, torch::kCPU));
+  register_score(saved);
+
+  json stored = config_to_json(ck.config);
+  stored["train"]["guided_alignment"] = 0.5;   // a newer version's key
+  stored["model"]["cgru"] = true;              // the same in the model section
+  stored["decode"]["beam"] = 100000;           // a range a later rule narrowed
+  stored["forced"] = json::object();           // a newer section
+  std::vector<std::string> warnings;
+  Config c = config_from_stored_json(stored, warnings);
+  EXPECT_EQ(warnings.size(), 4u);
+  EXPECT_TRUE(test::any_contains(warnings, "train.guided_alignment: unknown key"));
+  EXPECT_TRUE(test::any_contains(warnings, "decode.beam: 100000 is out of range"));
+  EXPECT_EQ(c.decode.beam, DecodeConfig{}.beam);  // the default where the stored value is refused
+  EXPECT_EQ(c.model.hidden, ck.config.model.hidden);
+  EXPECT_THROW(config_from_json(stored), ConfigError);  // a new config is held to every rule
+  stored["model"]["type"] = "conditional-gru";
+  warnings.clear();
+  EXPECT_THROW(config_from_stored_json(stored, warnings), ConfigError);
 }

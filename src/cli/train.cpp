@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "cli/process.h"
 #include "cli/status_line.h"
+#include "eval/validation.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 #include "util/run_dir.h"
@@ -48,10 +49,7 @@ class ConsoleObserver : public TrainObserver {
     if (v.contains("valid_aer"))
       ent += fmt::format(" | AER {:.3f} (row t+1: {:.3f}), forced decoding", v["valid_aer"].get<double>(),
                          v["valid_aer_shift1"].get<double>());
-    spdlog::info("validation at step {}: loss {:.3f} ppl {:.2f} | BLEU {:.2f} chrF {:.2f} | exact {:.3f}{}",
-                 v["step"].get<long>(), v["valid_loss"].get<double>(), v["valid_ppl"].get<double>(),
-                 v["valid_bleu"].get<double>(), v["valid_chrf"].get<double>(),
-                 v["valid_exact_match"].get<double>(), ent);
+    spdlog::info("validation at step {}: {}{}", v["step"].get<long>(), validation_summary(v), ent);
   }
 
  private:

@@ -371,6 +371,46 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
+namespace {
+// Each optimiser's own learning rate when none is given (Adadelta at
+// Adam's 0.001 does not learn).
+void default_lr(const json& j, Config& c) {
+  if (!j.contains("train") || !j["train"].is_object() || !j["train"].contains("lr"))
+    c.train.lr = c.train.optimizer == "adadelta" ? 1.0 : c.train.optimizer == "sgd" ? 0.1 : 1e-3;
+}
+}  // namespace
+
+Config config_from_stored_json(const json& j, std::vector<std::string>& warnings) {
+  Config c;
+  if (!j.is_object()) throw ConfigError({"(top level): expected a JSON object, got " + type_name(j)});
+  std::vector<std::string> errors;
+  auto read = [&](const char* key, auto& section) {
+    if (!j.contains(key) || !j[key].is_object()) return;
+    std::vector<std::string> problems;
+    Reader r(j[key], key, problems);
+    section.visit(r);
+    r.finish();
+    // The weights were made from the model section: a value it cannot take
+    // would build another model. Anything else keeps its default.
+    const bool model = std::string(key) == "model";
+    for (auto& q : problems)
+      (model && q.find(": unknown key") == std::string::npos ? errors : warnings).push_back(std::move(q));
+  };
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (std::string k = it.key(); k != "data" && k != "model" && k != "train" && k != "decode" && k != "output" &&
+                                  k != "serve" && k != "compare")
+      warnings.push_back(k + ": unknown section");
+  read("data", c.data);
+  read("model", c.model);
+  read("train", c.train);
+  read("decode", c.decode);
+  read("output", c.output);
+  read("serve", c.serve);
+  default_lr(j, c);
+  if (!errors.empty()) throw ConfigError(errors);
+  return c;
+}
+
 Config config_from_json(const json& j) {
   std::vector<std::string> problems;
   Config c;
@@ -399,10 +439,7 @@ Config config_from_json(const json& j) {
   read("output", c.output);
   read("serve", c.serve);
   if (j.contains("compare") && j["compare"].is_object()) read_compare(j["compare"], c.compare, problems);
-  // Each optimiser's own learning rate when none is given (Adadelta at
-  // Adam's 0.001 does not learn).
-  if (!j.contains("train") || !j["train"].is_object() || !j["train"].contains("lr"))
-    c.train.lr = c.train.optimizer == "adadelta" ? 1.0 : c.train.optimizer == "sgd" ? 0.1 : 1e-3;
+  default_lr(j, c);
   // Rules across fields are checked even when single fields are wrong, so
   // one run of `config check` lists everything; a rule about a field that
   // already has a problem is left out (it would judge a default).

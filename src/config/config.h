@@ -24,6 +24,7 @@ class ConfigError : public std::runtime_error {
 // Names of the model types and attention scores (config/registry.h).
 std::vector<std::string> model_type_names();
 std::vector<std::string> attention_score_names();
+std::vector<std::string> metric_names();  // validation metrics (config/registry.h)
 
 struct ToyConfig {
   std::string task;  // empty: no toy corpus, read data.train_src etc.
@@ -194,7 +195,7 @@ struct TrainConfig {
     v.num("log_every", log_every, 1, 100000000, "log a line every N updates");
     v.num("patience", patience, 0, 100000, "early stopping: validations without improvement, 0 = off");
     v.num("keep_best", keep_best, 0, 1000, "best checkpoints kept");
-    v.choice("metric", metric, {"loss", "accuracy", "exact_match", "bleu"},
+    v.choice("metric", metric, metric_names(),
              "validation metric for best/plateau/early stop (accuracy: teacher-forced tokens)");
     v.num("label_smoothing", label_smoothing, 0.0, 0.99, "label smoothing epsilon");
     v.num("entropy_lambda", entropy_lambda, -100.0, 100.0, "loss += lambda * mean attention entropy");
@@ -296,6 +297,13 @@ struct Config {
 
 // Parse and validate; throws ConfigError listing every problem.
 Config config_from_json(const json& j);
+// The config a checkpoint stored, read so that it outlives later versions'
+// rules: unknown sections and keys (an older or newer version's), and values
+// outside sections other than `model` that a rule now refuses, are warnings
+// (the default is kept); cross-field rules are not checked again (they were
+// when it trained, and the weights are checked against the model section).
+// Only a model value it cannot take is an error.
+Config config_from_stored_json(const json& j, std::vector<std::string>& warnings);
 Config load_config(const std::string& path);
 json config_to_json(const Config& c);
 // Complete default config, one `// comment` per key (we parse comments too).

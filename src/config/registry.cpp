@@ -4,19 +4,27 @@
 
 namespace attn {
 
-const std::vector<ModelType>& model_types() {
-  static const std::vector<ModelType> types = {
-      {"bahdanau", "Bahdanau RNNsearch", true, true, "additive", false},
-      {"luong", "Luong", true, false, "general", true},
-      {"bottleneck", "fixed-bottleneck (no attention)", false, false, "", false},
-  };
-  return types;
+namespace {
+std::vector<ModelType>& types() {
+  static std::vector<ModelType> t;  // filled by register_model_type (model/seq2seq.cpp)
+  return t;
 }
+}  // namespace
+
+const std::vector<ModelType>& model_types() { return types(); }
 
 const ModelType* find_model_type(const std::string& name) {
-  const auto& t = model_types();
+  const auto& t = types();
   auto it = std::find_if(t.begin(), t.end(), [&](const ModelType& m) { return m.name == name; });
   return it == t.end() ? nullptr : &*it;
+}
+
+bool register_model_type(ModelType type) {
+  auto& t = types();
+  auto it = std::find_if(t.begin(), t.end(), [&](const ModelType& m) { return m.name == type.name; });
+  if (it != t.end()) *it = std::move(type);
+  else t.push_back(std::move(type));
+  return true;
 }
 
 namespace {
@@ -42,6 +50,35 @@ bool register_score(AttentionScore score) {
   return true;
 }
 
+namespace {
+std::vector<ValidationMetric>& metrics() {
+  static std::vector<ValidationMetric> m;  // filled by register_metric (eval/validation.cpp)
+  return m;
+}
+}  // namespace
+
+const std::vector<ValidationMetric>& validation_metrics() { return metrics(); }
+
+const ValidationMetric* find_metric(const std::string& name) {
+  const auto& m = metrics();
+  auto it = std::find_if(m.begin(), m.end(), [&](const ValidationMetric& x) { return x.name == name; });
+  return it == m.end() ? nullptr : &*it;
+}
+
+bool register_metric(ValidationMetric metric) {
+  auto& m = metrics();
+  auto it = std::find_if(m.begin(), m.end(), [&](const ValidationMetric& x) { return x.name == metric.name; });
+  if (it != m.end()) *it = std::move(metric);
+  else m.push_back(std::move(metric));
+  return true;
+}
+
+std::vector<std::string> metric_names() {
+  std::vector<std::string> n;
+  for (const auto& m : metrics()) n.push_back(m.name);
+  return n;
+}
+
 std::vector<std::string> model_type_names() {
   std::vector<std::string> n;
   for (const auto& t : model_types()) n.push_back(t.name);
@@ -55,7 +92,9 @@ std::vector<std::string> attention_score_names() {
 }
 
 bool AttentionScore::fits(const std::string& model_type) const {
-  return std::find(decoders.begin(), decoders.end(), model_type) != decoders.end();
+  if (std::find(decoders.begin(), decoders.end(), model_type) != decoders.end()) return true;
+  const ModelType* t = find_model_type(model_type);
+  return t && std::find(t->scores.begin(), t->scores.end(), name) != t->scores.end();
 }
 
 bool attends(const ModelConfig& m) {

@@ -1,13 +1,24 @@
 #include "model/decoder.h"
 
+#include <tuple>
+#include <utility>
+
 #include "data/vocab.h"
 
 namespace attn {
 
 using torch::Tensor;
 
+// A field rows() does not list would be kept unreordered by beam search: a
+// silently wrong hypothesis. Counting the fields makes that a build error.
+static_assert(sizeof(DecoderState) == std::tuple_size_v<decltype(std::declval<DecoderState&>().rows())> *
+                                              sizeof(Tensor) + sizeof(int64_t),
+              "DecoderState has a field that rows() does not list");
+
 DecoderState DecoderState::index_select(const Tensor& idx) const {
-  return {select_rows(hidden, idx), select_rows(feed, idx), select_rows(coverage, idx), step, select_rows(fixed, idx)};
+  DecoderState out = *this;
+  std::apply([&](auto&... t) { ((t = select_rows(t, idx)), ...); }, out.rows());
+  return out;
 }
 
 DecoderMemory DecoderMemory::index_select(const Tensor& idx) const {

@@ -5,17 +5,25 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <tuple>
+
 #include "model/attention.h"
 #include "model/encoder.h"
 
 namespace attn {
 
+// Every tensor here has one row per hypothesis; beam search reorders them
+// all through rows(). A new field goes into rows() too: the static_assert in
+// decoder.cpp stops the build until it does.
 struct DecoderState {
   torch::Tensor hidden;    // [B, Hd]
   torch::Tensor feed;      // [B, F]: input feeding (luong), summary (bottleneck), or undefined
   torch::Tensor coverage;  // [B, S]: summed attention so far, or undefined
   int64_t step = 0;
   torch::Tensor fixed;     // [B, *]: per-sentence terms computed once in start() (bottleneck), or undefined
+  // The per-hypothesis tensors, each [B, ...].
+  auto rows() { return std::tie(hidden, feed, coverage, fixed); }
+  // Rows idx of every per-hypothesis tensor (undefined ones stay undefined).
   DecoderState index_select(const torch::Tensor& idx) const;
 };
 

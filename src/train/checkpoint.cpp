@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
 #include "train/zip_check.h"
@@ -82,7 +84,9 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
   ck.path = path;
   try {
     if (read_string(a, "format") != kFormat) throw CheckpointError("unknown format " + read_string(a, "format"));
-    ck.config = config_from_json(json::parse(read_string(a, "config")));
+    std::vector<std::string> warnings;
+    ck.config = config_from_stored_json(json::parse(read_string(a, "config")), warnings);
+    for (const auto& w : warnings) spdlog::warn("{}: stored config: {} (ignored)", path, w);
     json text = json::parse(read_string(a, "text"));
     std::string kind = text.at("tokenizer").get<std::string>();
     std::string spm_src = read_string(a, "spm_src"), spm_tgt = read_string(a, "spm_tgt");

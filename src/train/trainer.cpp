@@ -12,6 +12,7 @@
 #include "eval/attention_record.h"
 #include "eval/evaluator.h"
 #include "eval/model_eval.h"
+#include "eval/validation.h"
 #include "model/flops.h"
 #include "model/loss.h"
 #include "report/training_plots.h"
@@ -31,8 +32,6 @@ std::atomic<bool>& stop_requested() {
   static std::atomic<bool> flag{false};
   return flag;
 }
-
-bool metric_better(const std::string& metric, double a, double b) { return metric == "loss" ? a < b : a > b; }
 
 namespace {
 
@@ -109,13 +108,6 @@ struct LoopState {
   }
 };
 
-double metric_value(const std::string& metric, const json& v) {
-  if (metric == "loss") return v.at("valid_loss");
-  if (metric == "accuracy") return v.at("valid_token_accuracy");
-  if (metric == "exact_match") return v.at("valid_exact_match");
-  return v.at("valid_bleu");
-}
-
 // Why a run whose state is `s` has nothing left to do under `t`, or "".
 std::string finished_reason(const LoopState& s, const TrainConfig& t) {
   if (t.max_steps > 0 && s.step >= t.max_steps) return "train.max_steps = " + std::to_string(t.max_steps) + " reached";
@@ -186,6 +178,7 @@ class Loop {
   TrainResult result_;
   std::unique_ptr<DataParallel> dp_;
   std::unique_ptr<RunLock> lock_;
+  std::unique_ptr<TrainingPlots> plots_;  // made at the first validation
   int64_t last_saved_step_ = -1;
   bool main_ = true;  // rank 0, which alone validates and writes files
   int world_ = 1, rank_ = 0;
@@ -196,6 +189,7 @@ json Loop::validate() {
   ForcedScores fs = score_corpus(m, valid_.examples, c_.decode.batch_size, o_.device, !valid_gold_.empty());
   SearchOptions so = search_options(c_.decode);
   so.beam = 1, so.nbest = 1, so.length_penalty = 0;  // validation BLEU is greedy: cheap, and comparable over runs
+  so.keep_attention = c_.train.dump_sentences > 0;     // valid_attention.jsonl
   auto hyps = decode_corpus(m, valid_.examples, so, c_.decode.batch_size, o_.device);
   std::vector<std::string> hyp_text;
   std::vector<int> src_len;
@@ -204,13 +198,7 @@ json Loop::validate() {
     src_len.push_back(static_cast<int>(valid_.examples[i].src.size()));
   }
   json tm = translation_metrics(hyp_text, valid_.tgt_text, src_len);
-  json v = {{"valid_loss", fs.loss()},
-            {"valid_ppl", fs.perplexity()},
-            {"valid_token_accuracy", fs.token_accuracy()},
-            {"valid_bleu", tm["bleu"]},
-            {"valid_chrf", tm["chrf"]},
-            {"valid_exact_match", tm["exact_match"]},
-            {"valid_greedy_token_accuracy", tm["token_accuracy"]}};
+  json v = validation_metric_values({fs, hyp_text, valid_.tgt_text, tm});
   if (m.decoder->has_attention()) {
     json e = fs.entropy.to_json();
     v["attention_entropy"] = fs.entropy.mean();
@@ -232,12 +220,16 @@ json Loop::validate() {
       if (r.weights.defined()) recs.push_back(r);
     }
     std::string lines;
+    std::vector<json> records;
     for (const auto& r : recs) {
       json j = r.to_json();
       j["step"] = s_.step;
       lines += j.dump() + "\n";
+      records.push_back(std::move(j));
     }
     append_file(dir_.valid_attention(), lines);
+    if (plots_)
+      for (const auto& j : records) plots_->add_attention(j);
   }
   return v;
 }
@@ -253,13 +245,13 @@ void Loop::keep_best(double value) {
   int keep = c_.train.keep_best;
   if (keep <= 0) return;
   json best = s_.best;
-  bool enters = static_cast<int>(best.size()) < keep ||
-                metric_better(c_.train.metric, value, best.back()["metric"].get<double>());
+  const ValidationMetric& metric = metric_named(c_.train.metric);
+  bool enters = static_cast<int>(best.size()) < keep || metric.better(value, best.back()["metric"].get<double>());
   if (!enters) return;
   std::string path = dir_.checkpoint("best-step" + std::to_string(s_.step) + ".ckpt");
   json entry = {{"metric", value}, {"step", s_.step}, {"path", path}};
   size_t pos = 0;
-  while (pos < best.size() && !metric_better(c_.train.metric, value, best[pos]["metric"].get<double>())) ++pos;
+  while (pos < best.size() && !metric.better(value, best[pos]["metric"].get<double>())) ++pos;
   best.insert(best.begin() + static_cast<long>(pos), entry);
   json evicted = json::array();
   while (static_cast<int>(best.size()) > keep) {
@@ -329,14 +321,16 @@ void Loop::prepare_run_dir() {
 
 bool Loop::validation_round() {
   const auto& t = c_.train;
+  const auto started = Clock::now();
   json v = validate();
   model_->train();
   check_diverged(v.at("valid_loss").get<double>(), "the validation loss");
   const double lr_used = lr_now();  // before a plateau schedule lowers it for the next updates
-  double value = metric_value(t.metric, v);
+  const ValidationMetric& metric = metric_named(t.metric);
+  double value = v.at(metric.key);
   // Compared with the best value so far (not with the kept checkpoints:
   // keep_best may be 0).
-  bool better = s_.best_value.is_null() || metric_better(t.metric, value, s_.best_value.get<double>());
+  bool better = s_.best_value.is_null() || metric.better(value, s_.best_value.get<double>());
   if (better) s_.best_value = value;
   schedule_->on_validation(value, better);
   s_.bad_validations = better ? 0 : s_.bad_validations + 1;
@@ -357,10 +351,17 @@ bool Loop::validation_round() {
   s_.update_flops = 0;
   s_.loss_curve = {{"step", json::array()}, {"train_loss", json::array()}};
   s_.validated_step = s_.step;
+  // loss.svg, entropy.svg, valid_attention.html: up to date at every
+  // validation. The files are read once (a resumed run's earlier lines),
+  // then each validation adds only its own, so it costs the same at update
+  // 100 and 100,000 (validation_seconds shows it).
+  if (!plots_) plots_ = std::make_unique<TrainingPlots>(o_.run_dir, c_.output.attention_scale);
+  plots_->add_metrics(line);
+  plots_->write();
+  line["validation_seconds"] = since(started);  // decoding, scoring and plots; checkpoints not included
   keep_best(value);
   save_last();
   append_file(dir_.metrics(), line.dump() + "\n");
-  write_training_plots(o_.run_dir, c_.output.attention_scale);  // loss.svg, entropy.svg, valid_attention.html: up to date at every validation
   result_.last_validation = line;
   if (better) result_.best_validation = line;
   if (o_.observer) o_.observer->on_validation(line);
@@ -628,6 +629,10 @@ TrainResult Loop::finish() {
                   {"interrupted", result_.interrupted},
                   {"early_stopped", result_.early_stopped},
                   {"best_checkpoint", result_.best_checkpoint},
+                  {"metric", {{"name", c_.train.metric},
+                              {"key", metric_named(c_.train.metric).key},
+                              {"lower_is_better", metric_named(c_.train.metric).lower_is_better},
+                              {"best", s_.best_value}}},
                   {"last_validation", result_.last_validation}};
   write_file_atomic(dir_.summary(), summary.dump(2) + "\n");
   return result_;

@@ -69,7 +69,5 @@ std::atomic<bool>& stop_requested();
 
 TrainResult train(const Config& config, const TrainOptions& opts);
 
-// True if `a` is a better value of `metric` than `b`.
-bool metric_better(const std::string& metric, double a, double b);
 
 }  // namespace attn
