@@ -372,6 +372,20 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
 }
 
 namespace {
+const std::vector<std::string> kSections = {"data", "model", "train", "decode", "output", "serve", "compare"};
+
+// The sections the field visitor reads (compare has its own reader), each
+// given to read(name, section) in order: strict and stored reading share it.
+template <class Read>
+void read_sections(Config& c, Read&& read) {
+  read("data", c.data);
+  read("model", c.model);
+  read("train", c.train);
+  read("decode", c.decode);
+  read("output", c.output);
+  read("serve", c.serve);
+}
+
 // Each optimiser's own learning rate when none is given (Adadelta at
 // Adam's 0.001 does not learn).
 void default_lr(const json& j, Config& c) {
@@ -397,15 +411,9 @@ Config config_from_stored_json(const json& j, std::vector<std::string>& warnings
       (model && q.find(": unknown key") == std::string::npos ? errors : warnings).push_back(std::move(q));
   };
   for (auto it = j.begin(); it != j.end(); ++it)
-    if (std::string k = it.key(); k != "data" && k != "model" && k != "train" && k != "decode" && k != "output" &&
-                                  k != "serve" && k != "compare")
-      warnings.push_back(k + ": unknown section");
-  read("data", c.data);
-  read("model", c.model);
-  read("train", c.train);
-  read("decode", c.decode);
-  read("output", c.output);
-  read("serve", c.serve);
+    if (std::find(kSections.begin(), kSections.end(), it.key()) == kSections.end())
+      warnings.push_back(it.key() + ": unknown section");
+  read_sections(c, read);
   default_lr(j, c);
   if (!errors.empty()) throw ConfigError(errors);
   return c;
@@ -415,7 +423,7 @@ Config config_from_json(const json& j) {
   std::vector<std::string> problems;
   Config c;
   if (!j.is_object()) throw ConfigError({"(top level): expected a JSON object, got " + type_name(j)});
-  static const std::vector<std::string> sections = {"data", "model", "train", "decode", "output", "serve", "compare"};
+  const std::vector<std::string>& sections = kSections;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (std::find(sections.begin(), sections.end(), it.key()) != sections.end()) {
       if (!it->is_object()) problems.push_back(it.key() + ": expected an object, got " + type_name(*it));
@@ -432,12 +440,7 @@ Config config_from_json(const json& j) {
     section.visit(r);
     r.finish();
   };
-  read("data", c.data);
-  read("model", c.model);
-  read("train", c.train);
-  read("decode", c.decode);
-  read("output", c.output);
-  read("serve", c.serve);
+  read_sections(c, read);
   if (j.contains("compare") && j["compare"].is_object()) read_compare(j["compare"], c.compare, problems);
   default_lr(j, c);
   // Rules across fields are checked even when single fields are wrong, so

@@ -5,6 +5,22 @@
 namespace attn {
 
 namespace {
+// The three registries are lists of entries looked up by name.
+template <class Entry>
+const Entry* find_named(const std::vector<Entry>& entries, const std::string& name) {
+  auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; });
+  return it == entries.end() ? nullptr : &*it;
+}
+
+// Adds the entry, or replaces the one of its name; true, for static initialisation.
+template <class Entry>
+bool put_named(std::vector<Entry>& entries, Entry entry) {
+  auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == entry.name; });
+  if (it != entries.end()) *it = std::move(entry);
+  else entries.push_back(std::move(entry));
+  return true;
+}
+
 std::vector<ModelType>& types() {
   static std::vector<ModelType> t;  // filled by register_model_type (model/seq2seq.cpp)
   return t;
@@ -13,19 +29,9 @@ std::vector<ModelType>& types() {
 
 const std::vector<ModelType>& model_types() { return types(); }
 
-const ModelType* find_model_type(const std::string& name) {
-  const auto& t = types();
-  auto it = std::find_if(t.begin(), t.end(), [&](const ModelType& m) { return m.name == name; });
-  return it == t.end() ? nullptr : &*it;
-}
+const ModelType* find_model_type(const std::string& name) { return find_named(types(), name); }
 
-bool register_model_type(ModelType type) {
-  auto& t = types();
-  auto it = std::find_if(t.begin(), t.end(), [&](const ModelType& m) { return m.name == type.name; });
-  if (it != t.end()) *it = std::move(type);
-  else t.push_back(std::move(type));
-  return true;
-}
+bool register_model_type(ModelType type) { return put_named(types(), std::move(type)); }
 
 namespace {
 std::vector<AttentionScore>& scores() {
@@ -36,19 +42,9 @@ std::vector<AttentionScore>& scores() {
 
 const std::vector<AttentionScore>& attention_scores() { return scores(); }
 
-const AttentionScore* find_score(const std::string& name) {
-  const auto& s = scores();
-  auto it = std::find_if(s.begin(), s.end(), [&](const AttentionScore& a) { return a.name == name; });
-  return it == s.end() ? nullptr : &*it;
-}
+const AttentionScore* find_score(const std::string& name) { return find_named(scores(), name); }
 
-bool register_score(AttentionScore score) {
-  auto& s = scores();
-  auto it = std::find_if(s.begin(), s.end(), [&](const AttentionScore& a) { return a.name == score.name; });
-  if (it != s.end()) *it = std::move(score);
-  else s.push_back(std::move(score));
-  return true;
-}
+bool register_score(AttentionScore score) { return put_named(scores(), std::move(score)); }
 
 namespace {
 std::vector<ValidationMetric>& metrics() {
@@ -59,19 +55,9 @@ std::vector<ValidationMetric>& metrics() {
 
 const std::vector<ValidationMetric>& validation_metrics() { return metrics(); }
 
-const ValidationMetric* find_metric(const std::string& name) {
-  const auto& m = metrics();
-  auto it = std::find_if(m.begin(), m.end(), [&](const ValidationMetric& x) { return x.name == name; });
-  return it == m.end() ? nullptr : &*it;
-}
+const ValidationMetric* find_metric(const std::string& name) { return find_named(metrics(), name); }
 
-bool register_metric(ValidationMetric metric) {
-  auto& m = metrics();
-  auto it = std::find_if(m.begin(), m.end(), [&](const ValidationMetric& x) { return x.name == metric.name; });
-  if (it != m.end()) *it = std::move(metric);
-  else m.push_back(std::move(metric));
-  return true;
-}
+bool register_metric(ValidationMetric metric) { return put_named(metrics(), std::move(metric)); }
 
 std::vector<std::string> metric_names() {
   std::vector<std::string> n;

@@ -619,6 +619,7 @@ TrainResult Loop::finish() {
   }
   if (!s_.best.empty()) result_.best_checkpoint = dir_.best();
   if (result_.last_checkpoint.empty()) save_last();
+  const ValidationMetric& metric = metric_named(c_.train.metric);
   json summary = {{"steps", result_.steps},
                   {"train_seconds", result_.train_seconds},
                   {"wall_seconds", s_.wall_seconds},
@@ -629,9 +630,9 @@ TrainResult Loop::finish() {
                   {"interrupted", result_.interrupted},
                   {"early_stopped", result_.early_stopped},
                   {"best_checkpoint", result_.best_checkpoint},
-                  {"metric", {{"name", c_.train.metric},
-                              {"key", metric_named(c_.train.metric).key},
-                              {"lower_is_better", metric_named(c_.train.metric).lower_is_better},
+                  {"metric", {{"name", metric.name},
+                              {"key", metric.key},
+                              {"lower_is_better", metric.lower_is_better},
                               {"best", s_.best_value}}},
                   {"last_validation", result_.last_validation}};
   write_file_atomic(dir_.summary(), summary.dump(2) + "\n");
